@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+
+	"gitlab.com/platform/bluegreen/internal/config"
+	"gitlab.com/platform/bluegreen/internal/kube"
+	"gitlab.com/platform/bluegreen/internal/plan"
+	"gitlab.com/platform/bluegreen/internal/render"
+)
+
+func renderCommand() *command {
+	return &command{
+		name:    "render",
+		summary: "build the idle colour's manifests from the app's own manifests",
+		about: `Reads the app's manifests (a folder of YAML, one multi-document file, or a
+kustomization), decides the live colour (--live-color, else the active Service
+in the cluster; none means a first release, which targets blue), and renders the
+target colour: Deployment <name>-<colour> with the release image, its ConfigMaps
+and Secrets copied as immutable <name>-<colour>-<hash>, HPA and PDB retargeted,
+each Service split into the active Service and <name>-preview. Writes
+<out>/rendered/, <out>/plan.json and <out>/bluegreen.env. Nothing is written on
+bad input (exit 2).`,
+		newConfig: func() validator { return &config.Render{} },
+		run: func(ctx context.Context, env *Env, log *slog.Logger, c any) error {
+			cfg := c.(*config.Render)
+			stage := &render.Stage{
+				Rules: render.Rules{
+					App: cfg.App, Namespace: cfg.Namespace, Image: cfg.Image,
+					Container: cfg.Container, Deployment: cfg.Deployment, Live: plan.Color(cfg.LiveColor),
+				},
+				Manifests: cfg.Manifests,
+				OutDir:    cfg.OutDir,
+				Reader:    lazyLiveReader{kubeconfig: cfg.Kubeconfig},
+				Plan: plan.Plan{
+					Environment: cfg.EnvironmentName(),
+					Commit:      cfg.CI.CommitSHA,
+					Pipeline:    plan.Pipeline{ProjectPath: cfg.CI.ProjectPath, ID: cfg.CI.PipelineID, URL: cfg.CI.PipelineURL},
+				},
+				Out: env.Stdout, Log: log, Now: env.Now,
+			}
+			_, err := stage.Run(ctx)
+			return err
+		},
+	}
+}
+
+// lazyLiveReader builds the Kubernetes client only when render needs the
+// cluster, so that `render --live-color` works with no cluster at all.
+type lazyLiveReader struct{ kubeconfig string }
+
+func (l lazyLiveReader) LiveColor(ctx context.Context, namespace, service string) (plan.Color, error) {
+	cfg, err := kube.RESTConfig(l.kubeconfig)
+	if err != nil {
+		return "", err
+	}
+	cs, err := kube.NewClient(cfg)
+	if err != nil {
+		return "", err
+	}
+	return kube.Services{Client: cs}.LiveColor(ctx, namespace, service)
+}

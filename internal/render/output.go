@@ -1,0 +1,138 @@
+package render
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"gitlab.com/platform/bluegreen/internal/outcome"
+	"gitlab.com/platform/bluegreen/internal/plan"
+)
+
+// RenderedDir is the folder, inside the output folder, that holds the
+// rendered manifests: one subfolder for the target colour, one for shared
+// objects.
+const RenderedDir = "rendered"
+
+// Output is the encoded result: one YAML file per object.
+type Output struct {
+	Files  []File // in the order of Result.Objects
+	Digest string // sha256 over every file's path and digest, in order
+	result *Result
+}
+
+// File is one rendered object.
+type File struct {
+	Path   string // relative to RenderedDir, slash-separated
+	Data   []byte
+	Digest string
+}
+
+// Encode turns the result into files with stable names and bytes.
+func Encode(res *Result) (*Output, error) {
+	out := &Output{result: res}
+	used := map[string]bool{}
+	all := sha256.New()
+	for _, o := range res.Objects {
+		name := strings.ToLower(o.Obj.GetKind()) + "-" + o.Obj.GetName()
+		path := o.Group + "/" + name + ".yaml"
+		if used[path] {
+			path = o.Group + "/" + name + "-" + o.Obj.GetNamespace() + ".yaml"
+		}
+		if used[path] {
+			return nil, outcome.Usagef("%s: two objects render to %s", o.From, path)
+		}
+		used[path] = true
+		data, err := yaml.Marshal(o.Obj.Object)
+		if err != nil {
+			return nil, outcome.Usagef("%s: encode: %w", o.From, err)
+		}
+		sum := sha256.Sum256(data)
+		digest := "sha256:" + hex.EncodeToString(sum[:])
+		fmt.Fprintf(all, "%s\x00%s\n", path, digest)
+		out.Files = append(out.Files, File{Path: path, Data: data, Digest: digest})
+	}
+	out.Digest = "sha256:" + hex.EncodeToString(all.Sum(nil))
+	return out, nil
+}
+
+// Dir is where the files go under the output folder.
+func (o *Output) Dir(outDir string) string { return filepath.Join(outDir, RenderedDir) }
+
+// Rendered is the plan's record of the output.
+func (o *Output) Rendered() plan.Rendered {
+	r := plan.Rendered{Dir: RenderedDir, Digest: o.Digest}
+	for i, f := range o.Files {
+		obj := o.result.Objects[i]
+		r.Objects = append(r.Objects, plan.Object{
+			Kind: obj.Obj.GetKind(), Name: obj.Obj.GetName(), Namespace: obj.Obj.GetNamespace(),
+			File: f.Path, Action: obj.Action, Digest: f.Digest,
+		})
+	}
+	return r
+}
+
+// Write replaces outDir/rendered with the output, then writes plan.json and
+// the dotenv. The rendered folder is built beside the old one and renamed
+// into place, so a failed write never leaves a mix of old and new files.
+func Write(outDir string, out *Output, p *plan.Plan) error {
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(outDir, ".rendered-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	for _, f := range out.Files {
+		path := filepath.Join(tmp, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, f.Data, 0o644); err != nil {
+			return err
+		}
+	}
+	final := out.Dir(outDir)
+	old := final + ".old"
+	_ = os.RemoveAll(old)
+	if err := os.Rename(final, old); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return err
+	}
+	_ = os.RemoveAll(old)
+	if err := p.Save(outDir); err != nil {
+		return err
+	}
+	env, err := plan.Dotenv(Dotenv(p))
+	if err != nil {
+		return err
+	}
+	return plan.WriteFileAtomic(filepath.Join(outDir, plan.DotenvName), env)
+}
+
+// Dotenv is what render passes to later jobs.
+func Dotenv(p *plan.Plan) map[string]string {
+	vars := map[string]string{
+		"BG_APP":          p.App,
+		"BG_NAMESPACE":    p.Namespace,
+		"BG_LIVE_COLOR":   string(p.LiveColor),
+		"BG_TARGET_COLOR": string(p.TargetColor),
+	}
+	if len(p.Workload.Services) > 0 {
+		s := p.Workload.Services[0]
+		url := fmt.Sprintf("http://%s.%s.svc", s.Preview, p.Namespace)
+		if s.Port != 0 && s.Port != 80 {
+			url += fmt.Sprintf(":%d", s.Port)
+		}
+		vars["BG_PREVIEW_URL"] = url
+	}
+	return vars
+}
