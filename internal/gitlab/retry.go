@@ -1,0 +1,145 @@
+package gitlab
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+)
+
+// Retry is the retry policy for GitLab calls: exponential backoff with
+// jitter, capped, honouring Retry-After (and GitLab's RateLimit-Reset) on 429
+// and 503. A server that asks for a longer wait than Max is not retried: the
+// error goes back to the caller at once.
+type Retry struct {
+	Attempts int           // tries per call, including the first; default 4
+	Base     time.Duration // first backoff; default 500 ms, doubling
+	Max      time.Duration // longest single wait, Retry-After included; default 30 s
+	// Sleep waits d or until ctx is done. Tests inject a recorder.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now reads the clock, for Retry-After dates and RateLimit-Reset.
+	Now func() time.Time
+	// Jitter picks the wait in [d/2, d]; tests inject a fixed one.
+	Jitter func(d time.Duration) time.Duration
+}
+
+// The defaults for a zero Retry.
+const (
+	defaultAttempts = 4
+	defaultBase     = 500 * time.Millisecond
+	defaultMax      = 30 * time.Second
+)
+
+func (r Retry) withDefaults() Retry {
+	if r.Attempts <= 0 {
+		r.Attempts = defaultAttempts
+	}
+	if r.Base <= 0 {
+		r.Base = defaultBase
+	}
+	if r.Max <= 0 {
+		r.Max = defaultMax
+	}
+	if r.Sleep == nil {
+		r.Sleep = sleepCtx
+	}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	if r.Jitter == nil {
+		r.Jitter = halfJitter
+	}
+	return r
+}
+
+// decide says whether attempt (1-based) may be followed by another, and
+// after how long.
+func (r Retry) decide(attempt int, idempotent bool, resp *gl.Response, err error) (time.Duration, bool) {
+	if attempt >= r.Attempts || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return 0, false
+	}
+	status := 0
+	if resp != nil && resp.Response != nil {
+		status = resp.StatusCode
+	}
+	switch {
+	case status == http.StatusTooManyRequests:
+	case status >= 500 && status != http.StatusNotImplemented:
+		if !idempotent {
+			return 0, false
+		}
+	case status == 0 && isConnError(err):
+		if !idempotent {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	if resp != nil && resp.Response != nil {
+		if d, ok := serverWait(resp.Header, r.Now()); ok {
+			if d > r.Max {
+				return 0, false // the server wants longer than we may wait
+			}
+			return d, true
+		}
+	}
+	d := r.Base << (attempt - 1)
+	if d > r.Max || d <= 0 {
+		d = r.Max
+	}
+	return r.Jitter(d), true
+}
+
+func (r Retry) sleep(ctx context.Context, d time.Duration) error { return r.Sleep(ctx, d) }
+
+// serverWait reads Retry-After (seconds or an HTTP date), else GitLab's
+// RateLimit-Reset (a Unix time).
+func serverWait(h http.Header, now time.Time) (time.Duration, bool) {
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+			return time.Duration(s) * time.Second, true
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return max(t.Sub(now), 0), true
+		}
+	}
+	if v := h.Get("RateLimit-Reset"); v != "" {
+		if s, err := strconv.ParseInt(v, 10, 64); err == nil && s > 0 {
+			return max(time.Unix(s, 0).Sub(now), 0), true
+		}
+	}
+	return 0, false
+}
+
+// isConnError reports a failure to reach the server at all.
+func isConnError(err error) bool {
+	var ne net.Error
+	var ue *url.Error
+	return errors.As(err, &ne) || errors.As(err, &ue)
+}
+
+func halfJitter(d time.Duration) time.Duration {
+	half := d / 2
+	if half <= 0 {
+		return d
+	}
+	return half + rand.N(half+1) // #nosec G404 -- jitter needs no crypto
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
