@@ -1,0 +1,159 @@
+package notify
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	bgslack "gitlab.com/platform/bluegreen/internal/slack"
+)
+
+// Slack's limits, less a margin.
+const (
+	maxSectionText = 2900 // section text: 3000
+	maxFieldText   = 1900 // section field: 2000
+	maxHeaderText  = 150
+	maxFields      = 10 // fields per section
+)
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
+func plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)
+}
+
+func section(text string) *slack.SectionBlock {
+	return slack.NewSectionBlock(mrkdwn(truncate(text, maxSectionText)), nil, nil)
+}
+
+// headMessage is the thread's first message, updated at every stage: the
+// deployment's state in a coloured attachment.
+func (n *Notifier) headMessage(v View, text, head string) bgslack.Message {
+	fields := []*slack.TextBlockObject{
+		mrkdwn(fmt.Sprintf("*Stage*\n%s", v.Stage)),
+		mrkdwn(fmt.Sprintf("*Result*\n%s %s", v.Emoji, v.Verb)),
+		mrkdwn(fmt.Sprintf("*Live*\n%s %s", colorEmoji(unescape(v.LiveNow)), v.LiveNow)),
+		mrkdwn(fmt.Sprintf("*Target*\n%s %s", colorEmoji(unescape(v.Target)), v.Target)),
+	}
+	if v.Image != "" {
+		fields = append(fields, mrkdwn(truncate(fmt.Sprintf("*Image*\n`%s`", v.Image), maxFieldText)))
+	}
+	if v.CommitShort != "" {
+		commit := "`" + v.CommitShort + "`"
+		if v.Links.Commit != "" {
+			commit = linkText(v.Links.Commit, commit)
+		}
+		fields = append(fields, mrkdwn("*Commit*\n"+commit))
+	}
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(plain(truncate(unescape(v.App)+" → "+unescape(v.Environment), maxHeaderText))),
+		section(head),
+		slack.NewSectionBlock(nil, fields, nil),
+		slack.NewContextBlock("progress", mrkdwn(progressLine(v.Progress))),
+	}
+	if b := buttons("links", v.Links, v.AwaitingApproval, true); b != nil {
+		blocks = append(blocks, b)
+	}
+	return bgslack.Message{
+		Text: text,
+		Attachments: []slack.Attachment{{
+			Color:    attachmentColor(unescape(v.Stage), v.Result),
+			Fallback: text,
+			Blocks:   slack.Blocks{BlockSet: blocks},
+		}},
+	}
+}
+
+// replyMessage is one stage's message in the thread.
+func (n *Notifier) replyMessage(v View, text, reply string) bgslack.Message {
+	blocks := []slack.Block{section(reply)}
+	for i := 0; i < len(v.Checks); i += maxFields {
+		var fields []*slack.TextBlockObject
+		for _, c := range v.Checks[i:min(i+maxFields, len(v.Checks))] {
+			fields = append(fields, mrkdwn(truncate(fmt.Sprintf("%s *%s* %s\n%s", c.Emoji, c.Name, c.Verdict, c.Value), maxFieldText)))
+		}
+		blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
+	}
+	if len(v.Details) > 0 {
+		var parts []string
+		for _, d := range v.Details {
+			parts = append(parts, fmt.Sprintf("*%s*: %s", d.Key, d.Value))
+		}
+		blocks = append(blocks, slack.NewContextBlock("details", mrkdwn(truncate(strings.Join(parts, "  ·  "), maxSectionText))))
+	}
+	var links []string
+	if v.Links.Job != "" {
+		links = append(links, linkText(v.Links.Job, "job log"))
+	}
+	if v.Links.Pipeline != "" {
+		links = append(links, linkText(v.Links.Pipeline, "pipeline"))
+	}
+	if len(links) > 0 {
+		blocks = append(blocks, slack.NewContextBlock("links", mrkdwn(strings.Join(links, "  ·  "))))
+	}
+	if v.AwaitingApproval && v.Links.Play != "" {
+		label := "Approve…"
+		if unescape(v.Stage) == "approve" {
+			label = "Play again…"
+		}
+		btn := slack.NewButtonBlockElement("play", "play", plain(label))
+		btn.URL = v.Links.Play
+		btn.Style = slack.StylePrimary
+		blocks = append(blocks, slack.NewActionBlock("play", btn))
+	}
+	return bgslack.Message{Text: text, Blocks: blocks}
+}
+
+// webhookMessage is a stage's message for a webhook, which has no thread:
+// the reply, preceded by which deployment it belongs to.
+func (n *Notifier) webhookMessage(v View, text, reply string) bgslack.Message {
+	m := n.replyMessage(v, text, reply)
+	ctx := slack.NewContextBlock("deployment", mrkdwn(fmt.Sprintf("*%s* → *%s*  ·  %s", v.App, v.Environment, progressLine(v.Progress))))
+	m.Blocks = append([]slack.Block{ctx}, m.Blocks...)
+	return m
+}
+
+// buttons are the head's deep links. Slack needs a unique action_id per
+// button even for link buttons.
+func buttons(id string, l Links, awaiting, withPlay bool) *slack.ActionBlock {
+	var els []slack.BlockElement
+	add := func(action, label, url string, style slack.Style) {
+		if url == "" {
+			return
+		}
+		b := slack.NewButtonBlockElement(action, action, plain(label))
+		b.URL, b.Style = url, style
+		els = append(els, b)
+	}
+	if withPlay && awaiting {
+		add("play", "Approve…", l.Play, slack.StylePrimary)
+	}
+	add("pipeline", "Pipeline", l.Pipeline, "")
+	add("merge_request", "Merge request", l.MergeRequest, "")
+	add("argocd", "Argo CD", l.ArgoCD, "")
+	if len(els) == 0 {
+		return nil
+	}
+	return slack.NewActionBlock(id, els...)
+}
+
+func progressLine(stages []StageView) string {
+	parts := make([]string, len(stages))
+	for i, s := range stages {
+		parts[i] = s.Emoji + " " + s.Name
+	}
+	return strings.Join(parts, "  ›  ")
+}
+
+func linkText(url, text string) string {
+	url = strings.NewReplacer("<", "%3C", ">", "%3E", "|", "%7C").Replace(url)
+	return "<" + url + "|" + text + ">"
+}
+
+// unescape undoes escape, for plain-text fields and lookups.
+func unescape(s string) string {
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+}
