@@ -1,0 +1,443 @@
+package verify
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"sigs.k8s.io/yaml"
+
+	"gitlab.com/platform/bluegreen/internal/outcome"
+	"gitlab.com/platform/bluegreen/internal/plan"
+)
+
+// Built-in defaults, used when neither the check nor the file's top level
+// sets a value.
+const (
+	DefaultWindow   = 10 * time.Minute
+	DefaultInterval = time.Minute
+)
+
+// Checks is a validated checks file.
+type Checks struct {
+	Path   string
+	Checks []*Check
+}
+
+// Check is one PromQL check.
+type Check struct {
+	Name     string
+	Query    string // the template, as written
+	Max, Min *float64
+	Compare  *Compare // nil: no comparison with the live colour
+	Window   time.Duration
+	Interval time.Duration
+	NoData   Verdict // Fail or Inconclusive: what a check without enough data ends as
+	Critical bool    // false: its verdict is reported but does not decide the run
+
+	tmpl      *template.Template
+	usesRange bool // the query uses {{.Window}}, so the engine can widen it to a whole span
+}
+
+// Compare is a limit relative to the live colour's value of the same query.
+type Compare struct {
+	With        string // "live"
+	MaxIncrease *Delta // green may exceed live by at most this
+	MaxDecrease *Delta // green may fall below live by at most this
+}
+
+// Delta is a tolerance, either relative ("20%") or absolute (0.005).
+type Delta struct {
+	Value    float64 // a fraction when Relative (0.2 for 20%)
+	Relative bool
+}
+
+func (d Delta) String() string {
+	if d.Relative {
+		return strconv.FormatFloat(d.Value*100, 'g', 4, 64) + "%"
+	}
+	return strconv.FormatFloat(d.Value, 'g', 4, 64)
+}
+
+// Intervals is the number of evaluations in the check's window.
+func (c *Check) Intervals() int { return int(c.Window / c.Interval) }
+
+// Vars are the values a query template can use.
+type Vars struct {
+	App       string
+	Namespace string
+	Color     plan.Color
+	// Window is the range each evaluation covers, as a PromQL duration: the
+	// check's interval for the per-interval values, or the span observed so
+	// far for the aggregate (Flagger's {{ interval }}).
+	Window string
+}
+
+// Render fills the query template for one colour and range.
+func (c *Check) Render(app, namespace string, color plan.Color, window time.Duration) (string, error) {
+	var b bytes.Buffer
+	err := c.tmpl.Execute(&b, Vars{App: app, Namespace: namespace, Color: color, Window: promDuration(window)})
+	if err != nil {
+		return "", fmt.Errorf("check %q: query: %w", c.Name, err)
+	}
+	return b.String(), nil
+}
+
+// promDuration writes d the way PromQL reads it: 10m, 1h30m, 90s → 1m30s.
+func promDuration(d time.Duration) string { return model.Duration(d).String() }
+
+// The file as written. Fields are decoded strictly: an unknown field is an error.
+type rawFile struct {
+	Window   string            `json:"window"`
+	Interval string            `json:"interval"`
+	NoData   string            `json:"no-data"`
+	Checks   []json.RawMessage `json:"checks"`
+}
+
+type rawCheck struct {
+	Name     string      `json:"name"`
+	Query    string      `json:"query"`
+	Max      *float64    `json:"max"`
+	Min      *float64    `json:"min"`
+	Compare  *rawCompare `json:"compare"`
+	Window   string      `json:"window"`
+	Interval string      `json:"interval"`
+	NoData   string      `json:"no-data"`
+	Critical *bool       `json:"critical"`
+}
+
+type rawCompare struct {
+	With        string          `json:"with"`
+	MaxIncrease json.RawMessage `json:"max-increase"`
+	MaxDecrease json.RawMessage `json:"max-decrease"`
+}
+
+var checkName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+// LoadChecks reads and validates a checks file. Every problem is reported at
+// once, each naming the check and the field, as a usage error (exit 2):
+// nothing is queried before the whole file is valid.
+func LoadChecks(path string) (*Checks, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, outcome.Usagef("checks file: %w", err)
+	}
+	cs, err := ParseChecks(path, data)
+	if err != nil {
+		return nil, outcome.As(outcome.Usage, err)
+	}
+	return cs, nil
+}
+
+// ParseChecks validates a checks file's content. path is only for messages.
+func ParseChecks(path string, data []byte) (*Checks, error) {
+	p := &problems{file: path}
+	var raw rawFile
+	if err := yaml.UnmarshalStrict(data, &raw); err != nil {
+		p.add("", "", "%v", yamlError(err))
+		return nil, p.err()
+	}
+	defWindow := p.duration("", "window", raw.Window, DefaultWindow)
+	defInterval := p.duration("", "interval", raw.Interval, DefaultInterval)
+	defNoData := p.noData("", raw.NoData, Fail)
+	if len(raw.Checks) == 0 {
+		p.add("", "checks", "the file has no checks (want a list under `checks:`)")
+	}
+	cs := &Checks{Path: path}
+	seen := map[string]bool{}
+	for i, rc := range raw.Checks {
+		c := p.check(i, rc, defWindow, defInterval, defNoData)
+		if c == nil {
+			continue
+		}
+		if seen[c.Name] {
+			p.add(c.Name, "name", "another check has this name")
+		}
+		seen[c.Name] = true
+		cs.Checks = append(cs.Checks, c)
+	}
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return cs, nil
+}
+
+func (p *problems) check(i int, data json.RawMessage, defWindow, defInterval time.Duration, defNoData Verdict) *Check {
+	var named struct {
+		Name string `json:"name"`
+	}
+	_ = json.Unmarshal(data, &named)
+	label := named.Name
+	if label == "" {
+		label = fmt.Sprintf("#%d", i+1)
+	}
+	var rc rawCheck
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rc); err != nil {
+		p.add(label, "", "%v", jsonError(err))
+		return nil
+	}
+	c := &Check{Name: rc.Name, Query: rc.Query, Max: rc.Max, Min: rc.Min, Critical: rc.Critical == nil || *rc.Critical}
+	if !checkName.MatchString(rc.Name) {
+		if rc.Name == "" {
+			p.add(label, "name", "required")
+		} else {
+			p.add(label, "name", "%q: use letters, digits, '.', '_' and '-', at most 63", rc.Name)
+		}
+	}
+	c.Window = p.duration(label, "window", rc.Window, defWindow)
+	c.Interval = p.duration(label, "interval", rc.Interval, defInterval)
+	c.NoData = p.noData(label, rc.NoData, defNoData)
+	p.limits(label, c, rc)
+	p.timing(label, c)
+	p.query(label, c)
+	return c
+}
+
+func (p *problems) limits(label string, c *Check, rc rawCheck) {
+	for _, l := range []struct {
+		field string
+		v     *float64
+	}{{"max", c.Max}, {"min", c.Min}} {
+		if l.v != nil && (math.IsNaN(*l.v) || math.IsInf(*l.v, 0)) {
+			p.add(label, l.field, "must be a finite number")
+		}
+	}
+	if c.Max != nil && c.Min != nil && *c.Min > *c.Max {
+		p.add(label, "min", "%g is above max %g: no value could pass", *c.Min, *c.Max)
+	}
+	if rc.Compare != nil {
+		c.Compare = &Compare{With: rc.Compare.With}
+		switch rc.Compare.With {
+		case "live":
+		case "":
+			p.add(label, "compare.with", "required: live")
+		default:
+			p.add(label, "compare.with", "%q: only live is supported", rc.Compare.With)
+		}
+		c.Compare.MaxIncrease = p.delta(label, "compare.max-increase", rc.Compare.MaxIncrease)
+		c.Compare.MaxDecrease = p.delta(label, "compare.max-decrease", rc.Compare.MaxDecrease)
+		if c.Compare.MaxIncrease == nil && c.Compare.MaxDecrease == nil && len(rc.Compare.MaxIncrease) == 0 && len(rc.Compare.MaxDecrease) == 0 {
+			p.add(label, "compare", "set max-increase (e.g. 20%% or 0.005) or max-decrease")
+		}
+		if d := c.Compare.MaxDecrease; d != nil && d.Relative && d.Value >= 1 {
+			p.add(label, "compare.max-decrease", "%s allows any value: use less than 100%%", d)
+		}
+	}
+	if c.Max == nil && c.Min == nil && rc.Compare == nil {
+		p.add(label, "max", "set max, min or compare: a check needs a limit")
+	}
+}
+
+func (p *problems) timing(label string, c *Check) {
+	if c.Window <= 0 || c.Interval <= 0 {
+		return // already reported
+	}
+	switch {
+	case c.Interval < time.Second:
+		p.add(label, "interval", "%s is below 1s", c.Interval)
+	case c.Interval > c.Window:
+		p.add(label, "interval", "%s is longer than the window %s", c.Interval, c.Window)
+	case c.Window%c.Interval != 0:
+		p.add(label, "window", "%s is not a whole number of intervals of %s", c.Window, c.Interval)
+	case c.Window/c.Interval > 1000:
+		p.add(label, "interval", "%s makes %d evaluations in %s; use at most 1000", c.Interval, c.Window/c.Interval, c.Window)
+	}
+}
+
+// query checks the template and, as far as it can without a PromQL parser,
+// the query itself: brackets and quotes must balance, and the query must
+// depend on the colour. Prometheus judges the rest in the preflight, before
+// the window is evaluated.
+func (p *problems) query(label string, c *Check) {
+	if strings.TrimSpace(c.Query) == "" {
+		p.add(label, "query", "required")
+		return
+	}
+	t, err := template.New(c.Name).Option("missingkey=error").Parse(c.Query)
+	if err != nil {
+		p.add(label, "query", "template: %v", templateError(err))
+		return
+	}
+	c.tmpl = t
+	c.usesRange = strings.Contains(c.Query, ".Window")
+	green, err1 := c.Render("app", "ns", plan.Green, time.Minute)
+	blue, err2 := c.Render("app", "ns", plan.Blue, time.Minute)
+	if err := errors.Join(err1, err2); err != nil {
+		p.add(label, "query", "template: %v (the variables are {{.App}} {{.Namespace}} {{.Color}} {{.Window}})", templateError(errors.Unwrap(err1)))
+		return
+	}
+	if err := balanced(green); err != nil {
+		p.add(label, "query", "%v", err)
+		return
+	}
+	if green == blue {
+		p.add(label, "query", "does not use {{.Color}}: green and blue would give the same value")
+	}
+}
+
+func (p *problems) duration(label, field, s string, def time.Duration) time.Duration {
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		md, merr := model.ParseDuration(s)
+		if merr != nil {
+			p.add(label, field, "%q is not a duration (e.g. 30s, 5m, 1h)", s)
+			return -1
+		}
+		d = time.Duration(md)
+	}
+	if d <= 0 {
+		p.add(label, field, "%q must be positive", s)
+		return -1
+	}
+	return d
+}
+
+func (p *problems) noData(label, s string, def Verdict) Verdict {
+	switch s {
+	case "":
+		return def
+	case "fail":
+		return Fail
+	case "inconclusive":
+		return Inconclusive
+	}
+	p.add(label, "no-data", "%q: want fail or inconclusive (no data is never a pass)", s)
+	return def
+}
+
+func (p *problems) delta(label, field string, raw json.RawMessage) *Delta {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var num float64
+	if err := json.Unmarshal(raw, &num); err == nil {
+		if num < 0 || math.IsNaN(num) || math.IsInf(num, 0) {
+			p.add(label, field, "%s: want a finite number ≥ 0", raw)
+			return nil
+		}
+		return &Delta{Value: num}
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		if pct, ok := strings.CutSuffix(strings.TrimSpace(s), "%"); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
+			if err == nil && v >= 0 && !math.IsInf(v, 0) {
+				return &Delta{Value: v / 100, Relative: true}
+			}
+		} else if v, err := strconv.ParseFloat(s, 64); err == nil && v >= 0 && !math.IsInf(v, 0) {
+			return &Delta{Value: v}
+		}
+	}
+	p.add(label, field, "%s: want a percentage (20%%) or an absolute number (0.005)", raw)
+	return nil
+}
+
+// balanced reports the first unbalanced bracket or unclosed string in a
+// PromQL query: the syntax errors people make most, caught before any query.
+func balanced(q string) error {
+	var stack []rune
+	var pos []int
+	closer := map[rune]rune{')': '(', ']': '[', '}': '{'}
+	rs := []rune(q)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		switch r {
+		case '#': // a comment, to the end of the line
+			for i < len(rs) && rs[i] != '\n' {
+				i++
+			}
+		case '"', '\'', '`':
+			start := i
+			for i++; i < len(rs) && rs[i] != r; i++ {
+				if rs[i] == '\\' && r != '`' {
+					i++
+				}
+			}
+			if i >= len(rs) {
+				return fmt.Errorf("string opened with %c at column %d is never closed", r, start+1)
+			}
+		case '(', '[', '{':
+			stack, pos = append(stack, r), append(pos, i)
+		case ')', ']', '}':
+			if len(stack) == 0 || stack[len(stack)-1] != closer[r] {
+				return fmt.Errorf("unexpected %c at column %d", r, i+1)
+			}
+			stack, pos = stack[:len(stack)-1], pos[:len(pos)-1]
+		}
+	}
+	if len(stack) > 0 {
+		return fmt.Errorf("%c at column %d is never closed", stack[len(stack)-1], pos[len(pos)-1]+1)
+	}
+	return nil
+}
+
+// problems collects every validation error of a checks file.
+type problems struct {
+	file string
+	msgs []string
+}
+
+func (p *problems) add(check, field, format string, a ...any) {
+	var where []string
+	if check != "" {
+		where = append(where, fmt.Sprintf("check %q", check))
+	}
+	if field != "" {
+		where = append(where, field)
+	}
+	msg := fmt.Sprintf(format, a...)
+	if len(where) > 0 {
+		msg = strings.Join(where, ": ") + ": " + msg
+	}
+	p.msgs = append(p.msgs, msg)
+}
+
+func (p *problems) err() error {
+	if len(p.msgs) == 0 {
+		return nil
+	}
+	return outcome.Usagef("checks file %s: %s", p.file, strings.Join(p.msgs, "; "))
+}
+
+// yamlError and jsonError shorten the decoders' messages to what a user
+// can act on.
+func yamlError(err error) string {
+	s := err.Error()
+	s = strings.TrimPrefix(s, "error converting YAML to JSON: ")
+	s = strings.TrimPrefix(s, "error unmarshaling JSON: ")
+	s = strings.TrimPrefix(s, "while decoding JSON: ")
+	return strings.TrimPrefix(s, "json: ")
+}
+
+func jsonError(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("%s: want a %s, got %s", te.Field, te.Type, te.Value)
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+func templateError(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	if i := strings.Index(s, ": "); i >= 0 && strings.HasPrefix(s, "template: ") {
+		s = s[i+2:]
+	}
+	return s
+}

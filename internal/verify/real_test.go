@@ -1,0 +1,180 @@
+package verify_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gitlab.com/platform/bluegreen/internal/outcome"
+	"gitlab.com/platform/bluegreen/internal/plan"
+	"gitlab.com/platform/bluegreen/internal/prom"
+	"gitlab.com/platform/bluegreen/internal/testenv"
+	"gitlab.com/platform/bluegreen/internal/verify"
+	"gitlab.com/platform/bluegreen/internal/verify/scenario"
+)
+
+// These tests run the verify stage against a real Prometheus, its history
+// generated for the test relative to now and backfilled with promtool. Each
+// scenario's verdict must match the truth and, number for number, the
+// in-memory source the benchmark uses.
+
+// realSince puts the whole window in the past: verification replays it.
+func realSince() time.Time { return time.Now().Add(-time.Hour).Truncate(time.Minute) }
+
+func realPlan() *plan.Plan {
+	return &plan.Plan{Schema: plan.SchemaVersion, App: scenario.App, Namespace: scenario.Namespace, TargetColor: plan.Green, LiveColor: plan.Blue}
+}
+
+func realStage(t *testing.T, checks *verify.Checks, url string, since time.Time, out *bytes.Buffer) *verify.Stage {
+	t.Helper()
+	client, err := prom.New(prom.Config{URL: url, Timeout: 10 * time.Second, Retry: prom.Retry{Attempts: 2, Base: 10 * time.Millisecond, Cap: 20 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &verify.Stage{
+		Checks: checks, Prom: client, Source: client.String(), Since: since, Settle: 15 * time.Second,
+		OutDir: t.TempDir(), Out: out, Log: slog.New(slog.DiscardHandler), Now: time.Now,
+	}
+}
+
+func TestVerifyReal_ScenarioVerdicts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		family string
+		want   verify.Verdict
+		why    string // in the deciding check's reason
+	}{
+		{"good", verify.Pass, "within the limit over the whole window"},
+		{"bad-error-rate", verify.Fail, "clear breach"},
+		{"latency-regression", verify.Fail, "clear breach"},
+		{"slow-leak", verify.Fail, "rising breach"},
+		{"no-traffic", verify.Fail, "no data"},
+		{"noisy-good", verify.Pass, "within the limit over the whole window"},
+		{"blue-missing", verify.Inconclusive, "comparison impossible"},
+	}
+	checks := benchChecks(t)
+	for _, tt := range tests {
+		t.Run(tt.family, func(t *testing.T) {
+			t.Parallel()
+			since := realSince()
+			f, _ := scenario.FamilyNamed(tt.family)
+			h := f.Spec(1).History(since)
+			p := testenv.NewPrometheus(t, testenv.PrometheusOptions{History: string(h.OpenMetrics())})
+			var out bytes.Buffer
+			st := realStage(t, checks, p.URL(), since, &out)
+			pl := realPlan()
+			rep, err := st.Run(context.Background(), pl)
+			if rep == nil || rep.Verdict != tt.want {
+				t.Fatalf("verdict %v, err %v, want %s\n%s", rep, err, tt.want, out.String())
+			}
+			if (tt.want == verify.Pass) != (err == nil) || err != nil && outcome.KindOf(err) != outcome.Negative {
+				t.Errorf("err = %v for %s", err, tt.want)
+			}
+			if !strings.Contains(rep.Reason+out.String(), tt.why) {
+				t.Errorf("the log should say %q:\n%s", tt.why, out.String())
+			}
+
+			// The same scenario through the in-memory source decides the same
+			// way at the same time: the benchmark measures what Prometheus does.
+			mem := &verify.Stage{Checks: checks, Prom: h.Memory(), Source: "memory", Since: since, Out: &bytes.Buffer{}, Log: slog.New(slog.DiscardHandler), Now: time.Now}
+			mrep, err := mem.Verify(context.Background(), target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mrep.Verdict != rep.Verdict || !mrep.DecidedAt.Equal(rep.DecidedAt) {
+				t.Errorf("memory says %s at %s, Prometheus %s at %s", mrep.Verdict, mrep.DecidedAt, rep.Verdict, rep.DecidedAt)
+			}
+
+			// Every check's numbers are in the log and in JUnit.
+			data, err := os.ReadFile(filepath.Join(st.OutDir, verify.JUnitName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc junitDoc
+			if err := xml.Unmarshal(data, &doc); err != nil {
+				t.Fatalf("invalid JUnit: %v", err)
+			}
+			for i, c := range rep.Checks {
+				for _, want := range []string{c.Query, c.Target.String(), c.Threshold} {
+					if !strings.Contains(out.String(), want) {
+						t.Errorf("%s: the log lacks %q", c.Check.Name, want)
+					}
+				}
+				jc := doc.Suites[0].Cases[i]
+				if c.Verdict == verify.Fail && (jc.Failure == nil || !strings.Contains(jc.Failure.Message, c.Target.String())) {
+					t.Errorf("%s: JUnit failure lacks the value: %+v", c.Check.Name, jc.Failure)
+				}
+				if !strings.Contains(jc.Out, c.Query) {
+					t.Errorf("%s: JUnit lacks the query", c.Check.Name)
+				}
+			}
+			if pl.Verification == nil || pl.Verification.Result != string(tt.want) || len(pl.Ledger) != 1 || pl.Ledger[0].Stage != "verify" {
+				t.Errorf("plan: %+v, ledger %+v", pl.Verification, pl.Ledger)
+			}
+		})
+	}
+}
+
+func TestVerifyReal_PrometheusDownIsExternalNeverAVerdict(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String()
+	l.Close()
+	var out bytes.Buffer
+	st := realStage(t, benchChecks(t), url, realSince(), &out)
+	pl := realPlan()
+	rep, err := st.Run(context.Background(), pl)
+	if outcome.KindOf(err) != outcome.External || !strings.Contains(err.Error(), "prometheus unavailable") {
+		t.Fatalf("err = %v, want exit 3 (prometheus unavailable)", err)
+	}
+	if rep.Verdict != "" || pl.Verification.Result != "error" {
+		t.Errorf("verdict %q, recorded %q: want none", rep.Verdict, pl.Verification.Result)
+	}
+	data, err := os.ReadFile(filepath.Join(st.OutDir, verify.JUnitName))
+	if err != nil || !strings.Contains(string(data), `<error type="error"`) {
+		t.Errorf("JUnit should report errors, not failures: %s %v", data, err)
+	}
+}
+
+func TestVerifyReal_QueryPrometheusRejectsIsUsageNamingTheCheck(t *testing.T) {
+	t.Parallel()
+	checks, err := verify.ParseChecks("checks.yaml", []byte(`checks:
+  - name: error-rate
+    query: sum(rate(http_requests_total{color="{{.Color}}"}[{{.Window}}]))
+    max: 1
+  - name: wrong-type
+    query: rate(http_requests_total{color="{{.Color}}"})
+    max: 1
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := realSince()
+	f, _ := scenario.FamilyNamed("good")
+	p := testenv.NewPrometheus(t, testenv.PrometheusOptions{History: string(f.Spec(1).History(since).OpenMetrics())})
+	var out bytes.Buffer
+	st := realStage(t, checks, p.URL(), since, &out)
+	pl := realPlan()
+	_, err = st.Run(context.Background(), pl)
+	if outcome.KindOf(err) != outcome.Usage {
+		t.Fatalf("err = %v (%s), want exit 2", err, outcome.KindOf(err))
+	}
+	for _, want := range []string{`check "wrong-type": query: Prometheus rejected`, "range vector"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("err %q lacks %q", err, want)
+		}
+	}
+	if pl.Verification != nil || strings.Contains(out.String(), "verdict") {
+		t.Errorf("a rejected query must stop the run before any verdict:\n%s", out.String())
+	}
+}

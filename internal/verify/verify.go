@@ -1,0 +1,75 @@
+// Package verify is the verify stage: it runs the checks file's PromQL
+// queries against the target colour, over a window that starts when green's
+// observation starts, absolutely and against the live colour, and decides
+// pass, fail or inconclusive (DESIGN.md §5).
+//
+// Intervals already in the past are judged at once from history with range
+// queries; only future intervals are waited for. Each check is decided as
+// soon as the evidence allows (see Rule and README.md): a clear or rising
+// breach fails at once, a pass needs the whole window, and missing data is
+// never a pass. The stage prints a table for the job log, writes
+// verify.junit.xml, and records the values in the plan.
+package verify
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"gitlab.com/platform/bluegreen/internal/outcome"
+	"gitlab.com/platform/bluegreen/internal/plan"
+)
+
+// Run verifies the plan's target colour against its live colour: it prints
+// the summary table, writes verify.junit.xml into OutDir and records the
+// result in p.Verification. The error is the run's outcome: nil for a pass,
+// outcome.Negative for fail and inconclusive, outcome.Usage for a query
+// Prometheus rejects (nothing recorded), outcome.External when Prometheus
+// fails (recorded, with no verdict).
+func (s *Stage) Run(ctx context.Context, p *plan.Plan) (*Report, error) {
+	start := s.Now()
+	t := Target{App: p.App, Namespace: p.Namespace, Color: p.TargetColor, Live: p.LiveColor}
+	fmt.Fprintf(s.Out, "verify %s in %s: %d checks, %s (target) against %s (live), window from %s (%s ago)\n",
+		t.App, t.Namespace, len(s.Checks.Checks), t.Color, t.Live, s.Since.UTC().Format(time.RFC3339),
+		shortDuration(s.Now().Sub(s.Since).Round(time.Second)))
+	rep, err := s.Verify(ctx, t)
+	if rep == nil || outcome.KindOf(err) == outcome.Usage {
+		return rep, err
+	}
+	rep.PrintTable(s.Out)
+	if s.OutDir != "" {
+		data, jerr := rep.JUnit()
+		if jerr == nil {
+			jerr = plan.WriteFileAtomic(filepath.Join(s.OutDir, JUnitName), data)
+		}
+		if jerr != nil {
+			return rep, outcome.Externalf("write the JUnit report: %w", jerr)
+		}
+	}
+	p.Verification = rep.Record()
+	if err == nil {
+		err = rep.Err()
+	}
+	s.record(p, rep, start, err)
+	return rep, err
+}
+
+// StageName is verify's name in the plan's ledger.
+const StageName = "verify"
+
+// record appends the run to the plan's ledger.
+func (s *Stage) record(p *plan.Plan, rep *Report, start time.Time, err error) {
+	r := plan.Result{
+		Stage: StageName, Outcome: outcome.KindOf(err).String(), Message: rep.Reason,
+		Started: start.UTC(), Finished: s.Now().UTC(), JobURL: s.JobURL,
+		Details: map[string]string{"result": p.Verification.Result, "since": rep.Since.Format(time.RFC3339), "checks": fmt.Sprint(len(rep.Checks))},
+	}
+	if err != nil && rep.Verdict == "" {
+		r.Message = err.Error()
+	}
+	if !rep.DecidedAt.IsZero() {
+		r.Details["decidedAt"] = rep.DecidedAt.UTC().Format(time.RFC3339)
+	}
+	p.Append(r)
+}
