@@ -1,0 +1,114 @@
+package argocd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// Reasons a Wait ends without success. Test them with errors.Is; the error
+// is a *WaitError carrying the last Status.
+var (
+	// ErrDegraded: synced at the revision, but the application is Degraded.
+	ErrDegraded = errors.New("application degraded")
+	// ErrOperationFailed: the sync operation at the revision failed.
+	ErrOperationFailed = errors.New("sync operation failed")
+	// ErrTimeout: the context's deadline passed first. The error also
+	// matches context.DeadlineExceeded.
+	ErrTimeout = errors.New("timed out")
+)
+
+// WaitError says why Wait gave up, with the application's last state.
+type WaitError struct {
+	App      string
+	Revision string
+	Status   Status
+	Reason   error // ErrDegraded, ErrOperationFailed, ErrTimeout or context.Canceled
+	cause    error // the context's error, for timeouts
+}
+
+func (e *WaitError) Error() string {
+	msg := fmt.Sprintf("argocd wait %q at %s: %v (%s)", e.App, short(e.Revision), e.Reason, e.Status)
+	if p := e.Status.Problems(); len(p) > 0 {
+		msg += ": " + strings.Join(p, "; ")
+	}
+	if op := e.Status.Operation; errors.Is(e.Reason, ErrTimeout) && op != nil && op.Phase == PhaseSucceeded &&
+		op.Revision == e.Revision && e.Status.Revision != "" && e.Status.Revision != e.Revision {
+		msg += fmt.Sprintf("; the sync succeeded, but the application compares with %s: its targetRevision points past %s",
+			short(e.Status.Revision), short(e.Revision))
+	}
+	return msg
+}
+
+// Unwrap lets errors.Is match the reason and, for timeouts, the context's error.
+func (e *WaitError) Unwrap() []error {
+	if e.cause != nil {
+		return []error{e.Reason, e.cause}
+	}
+	return []error{e.Reason}
+}
+
+// Wait polls app until it is Synced at revision and Healthy with no sync
+// running, and returns that Status. progress, if not nil, sees every change
+// of state. It ends early with a *WaitError when the sync at revision fails
+// (ErrOperationFailed) or the synced application is Degraded (ErrDegraded),
+// and when ctx ends (ErrTimeout on a deadline). Transient API errors are
+// retried; others end the wait at once.
+func (c *Client) Wait(ctx context.Context, app, revision string, progress func(Status)) (Status, error) {
+	var last Status
+	seen := false
+	err := wait.PollUntilContextCancel(ctx, c.opts.PollInterval, true, func(ctx context.Context) (bool, error) {
+		st, err := c.Get(ctx, app)
+		if err != nil {
+			if ctx.Err() != nil {
+				return false, ctx.Err()
+			}
+			return false, err
+		}
+		if progress != nil && (!seen || !reflect.DeepEqual(st, last)) {
+			progress(st)
+		}
+		last, seen = st, true
+		return verdict(st, revision)
+	})
+	if err == nil {
+		return last, nil
+	}
+	var we *WaitError
+	switch {
+	case errors.As(err, &we):
+		we.App, we.Revision = app, revision
+		return last, we
+	case ctx.Err() != nil:
+		reason := ctx.Err()
+		if errors.Is(reason, context.DeadlineExceeded) {
+			reason = ErrTimeout
+		}
+		return last, &WaitError{App: app, Revision: revision, Status: last, Reason: reason, cause: ctx.Err()}
+	default:
+		return last, err
+	}
+}
+
+// verdict decides from one Status whether waiting is over.
+func verdict(st Status, revision string) (bool, error) {
+	atRevision := func(rev string) bool { return revision == "" || rev == revision }
+	if op := st.Operation; op != nil && !op.Pending && atRevision(op.Revision) &&
+		(op.Phase == PhaseFailed || op.Phase == PhaseError) {
+		return false, &WaitError{Status: st, Reason: ErrOperationFailed}
+	}
+	if st.Sync != Synced || !atRevision(st.Revision) || st.operating() {
+		return false, nil
+	}
+	switch st.Health {
+	case Healthy:
+		return true, nil
+	case Degraded:
+		return false, &WaitError{Status: st, Reason: ErrDegraded}
+	}
+	return false, nil
+}
