@@ -12,7 +12,7 @@ import (
 )
 
 // runCLI runs Main with args and a fixed environment.
-func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+func runCLI(t testing.TB, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }

@@ -25,6 +25,9 @@ bad input (exit 2).`,
 		newConfig: func() validator { return &config.Render{} },
 		run: func(ctx context.Context, env *Env, log *slog.Logger, c any) error {
 			cfg := c.(*config.Render)
+			if err := checkNotify(cfg.Notify); err != nil {
+				return err
+			}
 			stage := &render.Stage{
 				Rules: render.Rules{
 					App: cfg.App, Namespace: cfg.Namespace, Image: cfg.Image,
@@ -40,10 +43,25 @@ bad input (exit 2).`,
 				},
 				Out: env.Stdout, Log: log, Now: env.Now,
 			}
-			_, err := stage.Run(ctx)
-			return err
+			carryThread(cfg.OutDir, cfg.CI.PipelineID, &stage.Plan)
+			start := env.Now()
+			p, err := stage.Run(ctx)
+			if err != nil {
+				return err // nothing was written, and bad input is not news for the channel
+			}
+			return finish(ctx, env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, "render", start, nil)
 		},
 	}
+}
+
+// carryThread keeps the Slack thread of an earlier render in the same
+// pipeline (a retried job), so that one deployment stays one thread.
+func carryThread(dir string, pipelineID int64, into *plan.Plan) {
+	old, err := plan.Load(dir)
+	if err != nil || pipelineID == 0 || old.Pipeline.ID != pipelineID {
+		return
+	}
+	into.Slack, into.Notifications = old.Slack, old.Notifications
 }
 
 // lazyLiveReader builds the Kubernetes client only when render needs the
@@ -51,11 +69,7 @@ bad input (exit 2).`,
 type lazyLiveReader struct{ kubeconfig string }
 
 func (l lazyLiveReader) LiveColor(ctx context.Context, namespace, service string) (plan.Color, error) {
-	cfg, err := kube.RESTConfig(l.kubeconfig)
-	if err != nil {
-		return "", err
-	}
-	cs, err := kube.NewClient(cfg)
+	cs, err := kubeClient(l.kubeconfig)
 	if err != nil {
 		return "", err
 	}

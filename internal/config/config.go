@@ -93,8 +93,15 @@ func (ps *Problems) Add(env, flag, format string, a ...any) {
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
 // Validate checks the settings every mode shares.
-func (c *Common) Validate(ps *Problems) {
+func (c *Common) Validate(ps *Problems) { c.validate(ps, true) }
+
+// ValidateWithPlan checks the shared settings of a mode that loads plan.json,
+// which already names the app: BG_APP is then optional.
+func (c *Common) ValidateWithPlan(ps *Problems) { c.validate(ps, false) }
+
+func (c *Common) validate(ps *Problems, appRequired bool) {
 	switch {
+	case c.App == "" && !appRequired:
 	case c.App == "":
 		ps.Add("BG_APP", "--app", "required")
 	case !dnsLabel.MatchString(c.App) || len(c.App) > 47:

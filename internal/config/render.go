@@ -5,6 +5,7 @@ import "os"
 // Render configures `bluegreen render`.
 type Render struct {
 	Common
+	Notify
 	Manifests  string `env:"BG_MANIFESTS" flag:"manifests" help:"the app's manifests: a folder of YAML, one multi-document file, or a kustomization folder"`
 	Image      string `env:"BG_IMAGE" flag:"image" help:"release image for the target colour"`
 	Container  string `env:"BG_CONTAINER" flag:"container" help:"container that gets the image (default: the first)"`
@@ -16,6 +17,7 @@ type Render struct {
 func (c *Render) Validate() error {
 	var ps Problems
 	c.Common.Validate(&ps)
+	c.Notify.Validate(&ps)
 	if c.Manifests == "" {
 		ps.Add("BG_MANIFESTS", "--manifests", "required")
 	} else if _, err := os.Stat(c.Manifests); err != nil {

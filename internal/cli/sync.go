@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"k8s.io/client-go/kubernetes"
+
+	"gitlab.com/platform/bluegreen/internal/argocd"
+	"gitlab.com/platform/bluegreen/internal/config"
+	"gitlab.com/platform/bluegreen/internal/deploy"
+	"gitlab.com/platform/bluegreen/internal/kube"
+	"gitlab.com/platform/bluegreen/internal/outcome"
+	"gitlab.com/platform/bluegreen/internal/plan"
+)
+
+func syncCommand() *command {
+	return &command{
+		name:    "sync",
+		summary: "commit the rendered colour to the GitOps repo, sync Argo CD at that revision, prove green",
+		about: `Loads <out>/plan.json and the rendered files (checked against their digests),
+refuses the plan when the live colour changed since render, commits the target
+colour's folder and the shared folder of the app's GitOps folder in one commit
+through the GitLab API (no commit when the branch already holds them), syncs
+the Argo CD Application at exactly that revision, waits until it is Synced and
+Healthy, then proves that every preview Service reaches only the target
+colour's ready pods. Exit 1 on a failed sync or a Degraded app, 3 on a timeout
+or an unreachable GitLab or Argo CD.
+
+Tokens: BG_GITLAB_TOKEN, a project access token of the GitOps project with the
+api scope and the Developer role; BG_ARGOCD_TOKEN, an Argo CD account token with
+"applications, get" and "applications, sync" on this Application only.`,
+		newConfig: func() validator { return &config.Sync{} },
+		run: func(ctx context.Context, env *Env, log *slog.Logger, c any) error {
+			cfg := c.(*config.Sync)
+			if err := checkNotify(cfg.Notify); err != nil {
+				return err
+			}
+			p, err := loadPlan(cfg.OutDir, cfg.App)
+			if err != nil {
+				return err
+			}
+			gl, err := newGitLab(cfg.GitLab, cfg.CI, log)
+			if err != nil {
+				return outcome.Usagef("%w", err)
+			}
+			kc, err := kubeClient(cfg.Kubeconfig)
+			if err != nil {
+				return err
+			}
+			stage := &deploy.Stage{
+				OutDir: cfg.OutDir, Project: cfg.GitOps.Project, Branch: cfg.GitOps.Branch,
+				Folder: cfg.GitOps.Folder(p.Environment, p.App), App: cfg.ArgoCD.App, Timeout: cfg.Timeout,
+				Repo: gl, Preview: kube.Proof{Client: kc}, Live: kube.Services{Client: kc},
+				Out: env.Stdout, Log: log, Now: env.Now,
+			}
+			if cfg.DryRun {
+				rc, err := kube.RESTConfig(cfg.Kubeconfig)
+				if err != nil {
+					return err
+				}
+				differ, err := kube.NewDiffer(rc)
+				if err != nil {
+					return outcome.As(outcome.Usage, err)
+				}
+				return stage.DryRun(ctx, p, differ)
+			}
+			start := env.Now()
+			argo, err := newArgoCD(ctx, cfg.ArgoCD)
+			if err != nil {
+				return finish(ctx, env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, "sync", start, err)
+			}
+			defer argo.Close()
+			stage.ArgoCD = argo
+			return finish(ctx, env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, "sync", start, stage.Run(ctx, p))
+		},
+	}
+}
+
+// loadPlan loads plan.json and checks that --app, when given, matches it.
+func loadPlan(dir, app string) (*plan.Plan, error) {
+	p, err := plan.Load(dir)
+	if err != nil {
+		return nil, outcome.As(outcome.Usage, err)
+	}
+	if app != "" && app != p.App {
+		return nil, outcome.Usagef("--app (BG_APP) is %q but %s/plan.json is for %q", app, dir, p.App)
+	}
+	return p, nil
+}
+
+func kubeClient(kubeconfig string) (kubernetes.Interface, error) {
+	cfg, err := kube.RESTConfig(kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := kube.NewClient(cfg)
+	if err != nil {
+		return nil, outcome.As(outcome.Usage, err)
+	}
+	return cs, nil
+}
+
+// argoAdapter gives deploy the small ArgoCD interface it needs, and turns
+// the adapter's errors into outcome kinds.
+type argoAdapter struct {
+	c *argocd.Client
+}
+
+func newArgoCD(ctx context.Context, a config.ArgoCD) (*argoAdapter, error) {
+	c, err := argocd.New(ctx, argocd.Options{
+		Addr: a.Server, Token: a.Token.Reveal(), PlainText: a.PlainText, Insecure: a.Insecure, GRPCWeb: a.GRPCWeb,
+		PollInterval: 500 * time.Millisecond,
+	})
+	if err != nil {
+		return nil, argoKind(err)
+	}
+	return &argoAdapter{c: c}, nil
+}
+
+func (a *argoAdapter) Close() { _ = a.c.Close() }
+
+func (a *argoAdapter) Check(ctx context.Context, app string) error {
+	_, err := a.c.Get(ctx, app)
+	return argoKind(err)
+}
+
+func (a *argoAdapter) Sync(ctx context.Context, app, revision string) error {
+	return argoKind(a.c.Sync(ctx, app, revision))
+}
+
+func (a *argoAdapter) Wait(ctx context.Context, app, revision string, progress func(string)) error {
+	_, err := a.c.Wait(ctx, app, revision, func(st argocd.Status) {
+		line := st.String()
+		if p := st.Problems(); len(p) > 0 {
+			line += fmt.Sprintf("; not yet healthy: %v", p)
+		}
+		progress(line)
+	})
+	return argoKind(err)
+}
+
+// argoKind classifies an Argo CD error: a failed sync or a Degraded app is a
+// negative verdict, a missing app or a refused token a configuration error,
+// everything else (unreachable, timeout) external.
+func argoKind(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, argocd.ErrDegraded), errors.Is(err, argocd.ErrOperationFailed):
+		return outcome.As(outcome.Negative, err)
+	}
+	switch status.Code(err) {
+	case codes.NotFound, codes.PermissionDenied, codes.Unauthenticated:
+		return outcome.As(outcome.Usage, fmt.Errorf("%w (check BG_ARGOCD_APP and BG_ARGOCD_TOKEN)", err))
+	}
+	return outcome.As(outcome.External, err)
+}

@@ -1,0 +1,196 @@
+// Package deploy is the sync stage: it commits the rendered target colour to
+// the GitOps repository in one commit, has Argo CD sync the Application at
+// exactly that revision, waits until it is Synced and Healthy, and then
+// proves that the preview Services reach only the target colour's pods.
+// Green is then up, with no live traffic.
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"gitlab.com/platform/bluegreen/internal/gitops"
+	"gitlab.com/platform/bluegreen/internal/outcome"
+	"gitlab.com/platform/bluegreen/internal/plan"
+)
+
+// ArgoCD syncs an Application and waits for it. Errors carry outcome
+// kinds: a failed sync or a Degraded app is negative (exit 1), a timeout or
+// an unreachable server external (exit 3).
+type ArgoCD interface {
+	// Check proves the Application exists and the token may read it.
+	Check(ctx context.Context, app string) error
+	Sync(ctx context.Context, app, revision string) error
+	Wait(ctx context.Context, app, revision string, progress func(state string)) error
+}
+
+// Proof proves the target colour is up and that Services reach only it.
+type Proof interface {
+	Wait(ctx context.Context, ns, deployment string, services []string, color plan.Color, progress func(string)) error
+}
+
+// LiveReader reads the colour the active Service selects now.
+type LiveReader interface {
+	LiveColor(ctx context.Context, namespace, service string) (plan.Color, error)
+}
+
+// Stage is one run of `bluegreen sync`.
+type Stage struct {
+	OutDir  string // where plan.json and rendered/ are
+	Project string // GitOps project
+	Branch  string
+	Folder  string // the app's folder in the GitOps repo
+	App     string // the Argo CD Application
+	Timeout time.Duration
+
+	Repo    gitops.Repo
+	ArgoCD  ArgoCD
+	Preview Proof // of the preview Services
+	Live    LiveReader
+
+	Out   io.Writer
+	Log   *slog.Logger
+	Now   func() time.Time
+	Pause func(ctx context.Context, try int) error // between commit retries; nil means a backoff
+}
+
+// Run takes the plan's rendered target colour to Synced, Healthy and proven.
+// It saves the plan after the commit, so that a killed job's re-run finds
+// the revision, and again at the end with the ledger entry.
+func (s *Stage) Run(ctx context.Context, p *plan.Plan) error {
+	start := s.Now()
+	files, err := loadRendered(s.OutDir, p, s.Folder)
+	if err != nil {
+		return err
+	}
+	if err := s.checkLive(ctx, p); err != nil {
+		return err
+	}
+	// Prove Argo CD answers before committing, so that an unreachable Argo
+	// CD leaves no commit behind that nothing syncs.
+	if err := s.ArgoCD.Check(ctx, s.App); err != nil {
+		return fmt.Errorf("argocd app %q: %w", s.App, err)
+	}
+	rev, err := s.commit(ctx, p, files)
+	if err != nil {
+		return err
+	}
+	p.GitOps = &plan.GitOps{Project: s.Project, Branch: s.Branch, Path: s.Folder, Commit: rev}
+	p.ArgoCD = &plan.ArgoCD{App: s.App, Revision: rev}
+	if err := p.Save(s.OutDir); err != nil {
+		return outcome.Externalf("save plan: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	if err := s.sync(ctx, rev); err != nil {
+		return err
+	}
+	if err := s.prove(ctx, p); err != nil {
+		return err
+	}
+	end := s.Now()
+	p.Append(plan.Result{
+		Stage: "sync", Outcome: outcome.OK.String(), Started: start.UTC(), Finished: end.UTC(),
+		Message: fmt.Sprintf("%s synced at %s and proven", p.TargetColor, short(rev)),
+		Details: map[string]string{"revision": rev, "argocdApp": s.App},
+	})
+	if err := p.Save(s.OutDir); err != nil {
+		return outcome.Externalf("save plan: %w", err)
+	}
+	fmt.Fprintf(s.Out, "sync done in %s: %s is up at %s with no live traffic\n", end.Sub(start).Round(time.Millisecond), p.TargetColor, short(rev))
+	return nil
+}
+
+// checkLive refuses a plan whose live colour is no longer live: another
+// pipeline promoted since this one rendered, and syncing would overwrite
+// what now serves traffic.
+func (s *Stage) checkLive(ctx context.Context, p *plan.Plan) error {
+	if len(p.Workload.Services) == 0 || p.Workload.Kind != "Deployment" {
+		return nil
+	}
+	svc := p.Workload.Services[0].Active
+	for _, pair := range p.Workload.Services {
+		if pair.Active == p.App {
+			svc = pair.Active
+		}
+	}
+	live, err := s.Live.LiveColor(ctx, p.Namespace, svc)
+	if err != nil {
+		return err
+	}
+	if live != p.LiveColor {
+		return outcome.Negativef("the live colour is %s now, but this pipeline rendered against %s: another pipeline switched traffic since; re-run the pipeline from render", live, p.LiveColor)
+	}
+	return nil
+}
+
+func (s *Stage) commit(ctx context.Context, p *plan.Plan, files []gitops.File) (string, error) {
+	t := s.Now()
+	res, err := gitops.Apply(ctx, s.Repo, gitops.Change{
+		Project: s.Project, Branch: s.Branch, Message: commitMessage(p),
+		Owned: managedDirs(s.Folder, p.TargetColor), Files: files, Pause: s.Pause,
+	})
+	if err != nil {
+		return "", fmt.Errorf("gitops commit to %s@%s: %w", s.Project, s.Branch, err)
+	}
+	took := s.Now().Sub(t).Round(time.Millisecond)
+	if !res.Committed() {
+		fmt.Fprintf(s.Out, "gitops %s@%s: %s already holds %s/ (no new commit) [%s]\n", s.Project, s.Branch, short(res.Revision), s.Folder, took)
+		return res.Revision, nil
+	}
+	counts := map[string]int{}
+	for _, a := range res.Actions {
+		counts[a.Action]++
+		fmt.Fprintf(s.Out, "  %-6s %s\n", a.Action, a.Path)
+	}
+	fmt.Fprintf(s.Out, "gitops %s@%s: committed %s (%d created, %d updated, %d deleted) [%s]\n",
+		s.Project, s.Branch, short(res.Revision), counts["create"], counts["update"], counts["delete"], took)
+	s.Log.Info("gitops commit", "project", s.Project, "branch", s.Branch, "revision", res.Revision, "files", len(res.Actions))
+	return res.Revision, nil
+}
+
+func (s *Stage) sync(ctx context.Context, rev string) error {
+	t := s.Now()
+	if err := s.ArgoCD.Sync(ctx, s.App, rev); err != nil {
+		return fmt.Errorf("argocd sync %q at %s: %w", s.App, short(rev), err)
+	}
+	fmt.Fprintf(s.Out, "argocd %s: sync to %s requested\n", s.App, short(rev))
+	err := s.ArgoCD.Wait(ctx, s.App, rev, func(state string) {
+		fmt.Fprintf(s.Out, "  argocd %s: %s [%s]\n", s.App, state, s.Now().Sub(t).Round(100*time.Millisecond))
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "argocd %s: Synced at %s and Healthy [%s]\n", s.App, short(rev), s.Now().Sub(t).Round(time.Millisecond))
+	return nil
+}
+
+func (s *Stage) prove(ctx context.Context, p *plan.Plan) error {
+	if p.Workload.Kind != "Deployment" || len(p.Workload.Services) == 0 {
+		fmt.Fprintf(s.Out, "preflight: skipped (%s with %d preview Services)\n", p.Workload.Kind, len(p.Workload.Services))
+		return nil
+	}
+	t := s.Now()
+	var previews []string
+	for _, pair := range p.Workload.Services {
+		previews = append(previews, pair.Preview)
+	}
+	err := s.Preview.Wait(ctx, p.Namespace, p.Workload.Colored, previews, p.TargetColor, func(state string) {
+		fmt.Fprintf(s.Out, "  preflight: %s [%s]\n", state, s.Now().Sub(t).Round(100*time.Millisecond))
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "preflight: preview reaches only %s pods [%s]\n", p.TargetColor, s.Now().Sub(t).Round(time.Millisecond))
+	return nil
+}
+
+func short(sha string) string {
+	if len(sha) > 8 {
+		return sha[:8]
+	}
+	return sha
+}

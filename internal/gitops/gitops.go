@@ -1,0 +1,185 @@
+// Package gitops writes to the GitOps repository through the GitLab API:
+// one atomic commit that makes a set of folders (or files) hold exactly the
+// given content, no commit when the branch already holds it, and a retry on
+// a fresh read when someone else pushed in between. It never forces.
+package gitops
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"time"
+
+	"gitlab.com/platform/bluegreen/internal/gitlab"
+	"gitlab.com/platform/bluegreen/internal/outcome"
+)
+
+// Repo is the GitOps repository, through the GitLab API.
+type Repo interface {
+	BranchHead(ctx context.Context, project, branch string) (string, error)
+	Tree(ctx context.Context, project, ref, dir string) ([]gitlab.TreeFile, error)
+	CreateCommit(ctx context.Context, project, branch, message string, actions []gitlab.FileAction) (gitlab.Commit, error)
+}
+
+// File is a file's wanted content, by its path in the repository.
+type File struct {
+	Path string
+	Data []byte
+}
+
+// Change is a commit to make: Files must hold their Data; every other file
+// below one of Owned is deleted. Files outside Owned are written but
+// nothing else there is touched.
+type Change struct {
+	Project, Branch string
+	Message         string
+	Owned           []string // folders the change owns entirely
+	Files           []File
+	// Pause waits between tries; nil means 1 s, 2 s, 4 s.
+	Pause func(ctx context.Context, try int) error
+}
+
+// Result is what a Change did.
+type Result struct {
+	Revision string              // the new commit, or the head that already held the content
+	Actions  []gitlab.FileAction // empty when no commit was needed
+}
+
+// Committed reports whether a commit was made.
+func (r Result) Committed() bool { return len(r.Actions) > 0 }
+
+// maxTries bounds the retries on a stale base or a server error.
+const maxTries = 4
+
+// Apply makes the change in one commit on the branch. When the branch
+// already holds the content, it makes no commit and returns the head. When
+// someone else pushed between the read and the commit, GitLab refuses it (a
+// file to create exists, or one to change is gone); then Apply reads the new
+// head and tries again. A commit that failed with a 5xx or a broken
+// connection may or may not have landed, so it is retried the same way: the
+// re-read shows either the content (no new commit) or the old state.
+func Apply(ctx context.Context, r Repo, c Change) (Result, error) {
+	pause := c.Pause
+	if pause == nil {
+		pause = backoff
+	}
+	for try := 1; ; try++ {
+		head, err := r.BranchHead(ctx, c.Project, c.Branch)
+		if err != nil {
+			return Result{}, outcome.As(outcome.External, err)
+		}
+		actions, err := Actions(ctx, r, c.Project, head, c.Owned, c.Files)
+		if err != nil {
+			return Result{}, outcome.As(outcome.External, err)
+		}
+		if len(actions) == 0 {
+			return Result{Revision: head}, nil
+		}
+		cm, err := r.CreateCommit(ctx, c.Project, c.Branch, c.Message, actions)
+		if retryable(err) && try < maxTries {
+			if err := pause(ctx, try); err != nil {
+				return Result{}, outcome.Externalf("gitops commit: %w", err)
+			}
+			continue
+		}
+		if err != nil {
+			return Result{}, outcome.As(outcome.External, err)
+		}
+		return Result{Revision: cm.SHA, Actions: actions}, nil
+	}
+}
+
+// Actions computes what makes the repository at ref hold files, deleting
+// every other file below the owned folders.
+func Actions(ctx context.Context, r Repo, project, ref string, owned []string, files []File) ([]gitlab.FileAction, error) {
+	existing := map[string]string{}
+	for _, d := range owned {
+		tree, err := r.Tree(ctx, project, ref, d)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range tree {
+			existing[f.Path] = f.Blob
+		}
+	}
+	var actions []gitlab.FileAction
+	want := map[string]bool{}
+	for _, f := range files {
+		want[f.Path] = true
+		blob, known := existing[f.Path]
+		if !known && !under(f.Path, owned) {
+			// A file outside the owned folders: ask its folder.
+			tree, err := r.Tree(ctx, project, ref, dirOf(f.Path))
+			if err != nil {
+				return nil, err
+			}
+			for _, t := range tree {
+				if t.Path == f.Path {
+					blob, known = t.Blob, true
+				}
+			}
+		}
+		switch {
+		case !known:
+			actions = append(actions, gitlab.FileAction{Action: "create", Path: f.Path, Content: f.Data})
+		case blob != gitlab.BlobSHA(f.Data):
+			actions = append(actions, gitlab.FileAction{Action: "update", Path: f.Path, Content: f.Data})
+		}
+	}
+	var stale []string
+	for p := range existing {
+		if !want[p] {
+			stale = append(stale, p)
+		}
+	}
+	sort.Strings(stale)
+	for _, p := range stale {
+		actions = append(actions, gitlab.FileAction{Action: "delete", Path: p})
+	}
+	return actions, nil
+}
+
+func under(path string, dirs []string) bool {
+	for _, d := range dirs {
+		if len(path) > len(d) && path[:len(d)] == d && path[len(d)] == '/' {
+			return true
+		}
+	}
+	return false
+}
+
+func dirOf(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if path[i] == '/' {
+			return path[:i]
+		}
+	}
+	return ""
+}
+
+// retryable reports whether a failed commit should be re-read and retried:
+// a stale base, a server error or a broken connection. Auth errors are not.
+func retryable(err error) bool {
+	var ge *gitlab.Error
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, gitlab.ErrConflict):
+		return true
+	case errors.As(err, &ge):
+		return ge.Status == 0 || ge.Status >= 500
+	}
+	return false
+}
+
+// backoff waits 1 s, 2 s, 4 s ... between tries.
+func backoff(ctx context.Context, try int) error {
+	t := time.NewTimer(time.Duration(1<<(try-1)) * time.Second)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
