@@ -45,6 +45,11 @@ type validator interface{ Validate() error }
 func commands() []*command {
 	return []*command{
 		renderCommand(),
+		syncCommand(),
+		approveCommand(),
+		verifyCommand(),
+		promoteCommand(),
+		rollbackCommand(),
 		versionCommand(),
 	}
 }

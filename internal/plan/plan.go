@@ -65,6 +65,8 @@ type Plan struct {
 	Slack         *Slack         `json:"slack,omitempty"`
 	Approval      *Approval      `json:"approval,omitempty"`
 	Notifications *Notifications `json:"notifications,omitempty"`
+	Verification  *Verification  `json:"verification,omitempty"`
+	Traffic       *Traffic       `json:"traffic,omitempty"`
 	CreatedAt     time.Time      `json:"createdAt"`
 	Ledger        []Result       `json:"ledger"`
 }

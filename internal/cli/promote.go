@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"gitlab.com/platform/bluegreen/internal/config"
+	"gitlab.com/platform/bluegreen/internal/kube"
+	"gitlab.com/platform/bluegreen/internal/outcome"
+	"gitlab.com/platform/bluegreen/internal/plan"
+	"gitlab.com/platform/bluegreen/internal/traffic"
+)
+
+const switchTokens = `Tokens: BG_GITLAB_TOKEN (GitOps project, api scope, Developer) and
+BG_ARGOCD_TOKEN (applications get and sync on this app), unless --direct. The
+Kubernetes identity needs the Role in templates/kubernetes/rbac.yaml.`
+
+func promoteCommand() *command {
+	return &command{
+		name:    "promote",
+		summary: "switch live traffic to the new colour, keeping the old one warm for rollback",
+		about: `Takes the environment lock (Lease bluegreen-<app>; exit 4 when another pipeline
+holds it), refuses an outdated pipeline (exit 1), points the active Services'
+selectors at the target colour through a GitOps commit synced by Argo CD (or
+directly with --direct), proves that their EndpointSlices hold only target
+pods, and stamps the switch on the Services. The old colour stays up for
+--rollback-window. Re-running after a finished promote changes nothing.
+
+` + switchTokens,
+		newConfig: func() validator { return &config.Switch{} },
+		run: func(ctx context.Context, env *Env, log *slog.Logger, c any) error {
+			return runSwitch(ctx, env, log, c.(*config.Switch), traffic.PromoteStage)
+		},
+	}
+}
+
+func rollbackCommand() *command {
+	return &command{
+		name:    "rollback",
+		summary: "send live traffic back to the previous colour and retire the new one",
+		about: `Points the active Services back at the colour that was live before this
+deployment (it still runs its own config) and scales the new colour to zero, in
+one GitOps commit synced by Argo CD. When GitLab or Argo CD cannot be reached,
+or with --now, it patches the live Services first (resourceVersion-guarded;
+traffic is back within a second), marks them "pending git reconcile", and
+reconciles git and Argo CD when they answer (or drift --fix does). After a
+first release there is nothing to go back to: it says so and exits 0.
+
+` + switchTokens,
+		newConfig: func() validator { return &config.Switch{} },
+		run: func(ctx context.Context, env *Env, log *slog.Logger, c any) error {
+			return runSwitch(ctx, env, log, c.(*config.Switch), traffic.RollbackStage)
+		},
+	}
+}
+
+func runSwitch(ctx context.Context, env *Env, log *slog.Logger, cfg *config.Switch, stageName string) error {
+	if err := checkNotify(cfg.Notify); err != nil {
+		return err
+	}
+	p, err := loadPlan(cfg.OutDir, cfg.App)
+	if err != nil {
+		return err
+	}
+	rc, err := kube.RESTConfig(cfg.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	kc, err := kube.NewClient(rc)
+	if err != nil {
+		return outcome.As(outcome.Usage, err)
+	}
+	start := env.Now()
+	stage := &traffic.Stage{
+		OutDir: cfg.OutDir, Holder: holder(cfg.CI, p), Window: cfg.Window, Timeout: cfg.Timeout,
+		Direct: cfg.Direct, Now: cfg.Now,
+		Project: cfg.GitOps.Project, Branch: cfg.GitOps.Branch, Folder: cfg.GitOps.Folder(p.Environment, p.App), ArgoApp: cfg.ArgoCD.App,
+		Services: kube.Services{Client: kc}, Lock: kube.Lock{Client: kc, TTL: cfg.LockTTL}, Proof: kube.Proof{Client: kc},
+		Out: env.Stdout, Log: log, Clock: env.Now,
+	}
+	if p.Workload.Kind == "Rollout" {
+		dyn, err := kube.NewDynamic(rc)
+		if err != nil {
+			return outcome.As(outcome.Usage, err)
+		}
+		stage.Rollouts = kube.Rollouts{Client: dyn}
+	}
+	if !cfg.Direct {
+		gl, err := newGitLab(cfg.GitLab, cfg.CI, log)
+		if err != nil {
+			return outcome.Usagef("%w", err)
+		}
+		stage.Repo = gl
+		argo, err := reachArgoCD(ctx, cfg.ArgoCD, stageName == traffic.RollbackStage)
+		if err != nil && stageName == traffic.PromoteStage {
+			return finish(ctx, env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, stageName, start, err)
+		}
+		if err == nil {
+			defer argo.Close()
+			stage.ArgoCD = argo
+		} else {
+			stage.ArgoCD = unreachableArgo{err} // rollback takes the fast path
+		}
+	}
+	run := stage.Promote
+	if stageName == traffic.RollbackStage {
+		run = stage.Rollback
+	}
+	return finish(ctx, env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, stageName, start, run(ctx, p))
+}
+
+// holder names the lock's owner: the pipeline, so that a retried job of the
+// same pipeline takes its own lock back at once.
+func holder(ci config.CI, p *plan.Plan) string {
+	switch {
+	case ci.PipelineID != 0:
+		return fmt.Sprintf("pipeline %d of %s", ci.PipelineID, ci.ProjectPath)
+	case p.Pipeline.ID != 0:
+		return fmt.Sprintf("pipeline %d of %s", p.Pipeline.ID, p.Pipeline.ProjectPath)
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("local run on %s", host)
+}
+
+// reachArgoCD connects to Argo CD. For a rollback it first probes the
+// address with a short TCP dial, because the Argo CD client spends seconds
+// retrying an unreachable server, and a rollback must not wait for that
+// before taking the fast path.
+func reachArgoCD(ctx context.Context, a config.ArgoCD, quick bool) (*argoAdapter, error) {
+	if quick {
+		d := net.Dialer{Timeout: time.Second}
+		conn, err := d.DialContext(ctx, "tcp", a.Server)
+		if err != nil {
+			return nil, outcome.Externalf("argocd %s: %w", a.Server, err)
+		}
+		conn.Close()
+	}
+	return newArgoCD(ctx, a)
+}
+
+// unreachableArgo stands in for an Argo CD that could not be dialled.
+type unreachableArgo struct{ err error }
+
+func (u unreachableArgo) Check(context.Context, string) error        { return u.err }
+func (u unreachableArgo) Sync(context.Context, string, string) error { return u.err }
+func (u unreachableArgo) Wait(context.Context, string, string, func(string)) error {
+	return u.err
+}

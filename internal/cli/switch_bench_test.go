@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// BenchmarkSwitchLatency measures, on the real cluster and Argo CD, the time
+// from a command's start until the active Service's EndpointSlices hold only
+// the new colour's pods: promote through git and Argo CD, promote with
+// --direct, and the fast-path rollback (--now). Each iteration syncs green,
+// then runs the three. Run:
+//
+//	go test ./internal/cli -run '^$' -bench BenchmarkSwitchLatency -benchtime 5x
+func BenchmarkSwitchLatency(b *testing.B) {
+	w := newWorld(b)
+	env := w.env(map[string]string{"CI_PIPELINE_ID": "10", "CI_PROJECT_PATH": "shop/web"})
+	for _, image := range []string{"registry.example.com/shop:1", "registry.example.com/shop:2"} {
+		if code, out, errOut := runCLI(b, env, "render", "--manifests", shopManifests(b), "--image", image); code != 0 {
+			b.Fatalf("render: %s%s", out, errOut)
+		}
+		if code, out, errOut := runCLI(b, env, "sync"); code != 0 {
+			b.Fatalf("sync: %s%s", out, errOut)
+		}
+	}
+	var gitops, direct, fast []time.Duration
+	for i := 0; b.Loop(); i++ {
+		if i > 0 {
+			if code, out, errOut := runCLI(b, env, "sync"); code != 0 { // green was retired by the rollback
+				b.Fatalf("sync: %s%s", out, errOut)
+			}
+		}
+		gitops = append(gitops, w.timeSwitch(b, env, "green", "promote"))
+		fast = append(fast, w.timeSwitch(b, env, "blue", "rollback", "--now"))
+		if code, out, errOut := runCLI(b, env, "sync"); code != 0 {
+			b.Fatalf("sync: %s%s", out, errOut)
+		}
+		direct = append(direct, w.timeSwitch(b, env, "green", "promote", "--direct"))
+		// back to blue for the next round, without timing it
+		if code, out, errOut := runCLI(b, env, "rollback", "--direct"); code != 0 {
+			b.Fatalf("rollback: %s%s", out, errOut)
+		}
+	}
+	b.ReportMetric(float64(median(gitops).Milliseconds()), "promote-gitops-ms")
+	b.ReportMetric(float64(median(direct).Milliseconds()), "promote-direct-ms")
+	b.ReportMetric(float64(median(fast).Milliseconds()), "rollback-fast-ms")
+	b.Logf("medians over %d rounds: promote (git + Argo CD) %s, promote --direct %s, rollback --now %s",
+		len(gitops), median(gitops), median(direct), median(fast))
+}
+
+// timeSwitch runs the command and returns how long after its start the
+// active Service's endpoints held only color's pods.
+func (w *world) timeSwitch(b *testing.B, env map[string]string, color string, args ...string) time.Duration {
+	ctx := context.Background()
+	pods, err := w.cluster.Client().CoreV1().Pods(w.ns).List(ctx, metav1.ListOptions{LabelSelector: "bluegreen.dev/color=" + color})
+	if err != nil {
+		b.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, p := range pods.Items {
+		if isReady(p) {
+			want[p.Status.PodIP] = true
+		}
+	}
+	start := time.Now()
+	flipped := make(chan time.Duration, 1)
+	go func() {
+		_ = wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			slices, err := w.cluster.Client().DiscoveryV1().EndpointSlices(w.ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=shop"})
+			if err != nil {
+				return false, nil
+			}
+			n := 0
+			for _, s := range slices.Items {
+				for _, e := range s.Endpoints {
+					for _, a := range e.Addresses {
+						if !want[a] {
+							return false, nil
+						}
+						n++
+					}
+				}
+			}
+			if n == len(want) && n > 0 {
+				flipped <- time.Since(start)
+				return true, nil
+			}
+			return false, nil
+		})
+	}()
+	if code, out, errOut := runCLI(b, env, args...); code != 0 {
+		b.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
+	}
+	select {
+	case d := <-flipped:
+		return d
+	case <-time.After(30 * time.Second):
+		b.Fatalf("%v: endpoints never held only %s pods", args, color)
+	}
+	return 0
+}

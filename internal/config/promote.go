@@ -1,0 +1,43 @@
+package config
+
+import "time"
+
+// Switch configures `bluegreen promote` and `bluegreen rollback`.
+type Switch struct {
+	Common
+	Notify
+	GitOps  GitOps
+	ArgoCD  ArgoCD
+	Timeout time.Duration `env:"BG_TIMEOUT, default=10m" flag:"timeout" help:"deadline for Argo CD to sync and the switch to be proven; past it the job exits 3"`
+	Direct  bool          `env:"BG_DIRECT" flag:"direct" help:"switch by patching the active Services, without a GitOps commit (for apps not deployed by Argo CD)"`
+	Window  time.Duration `env:"BG_ROLLBACK_WINDOW, default=10m" flag:"rollback-window" help:"promote: how long the old colour stays up for an instant rollback"`
+	Now     bool          `env:"BG_NOW" flag:"now" help:"rollback: patch the live Services first (traffic back within a second), then reconcile git and Argo CD"`
+	LockTTL time.Duration `env:"BG_LOCK_TTL, default=30s" flag:"lock-ttl" help:"how long the environment lock outlives a killed job"`
+}
+
+// Validate checks the switch settings.
+func (c *Switch) Validate() error {
+	var ps Problems
+	c.Common.ValidateWithPlan(&ps)
+	c.Notify.Validate(&ps)
+	if !c.Direct {
+		c.GitOps.validate(&ps)
+		if !c.GitLab.Token.IsSet() {
+			ps.Add("BG_GITLAB_TOKEN", "", "required unless --direct: a project access token of the GitOps project with the api scope and the Developer role")
+		}
+		if c.GitLab.URL(c.CI) == "" {
+			ps.Add("BG_GITLAB_API_URL", "--gitlab-api-url", "required unless --direct (GitLab sets CI_API_V4_URL in CI)")
+		}
+		c.ArgoCD.validate(&ps)
+	}
+	if c.Timeout <= 0 {
+		ps.Add("BG_TIMEOUT", "--timeout", "must be positive")
+	}
+	if c.Window < 0 {
+		ps.Add("BG_ROLLBACK_WINDOW", "--rollback-window", "must not be negative")
+	}
+	if c.LockTTL < 3*time.Second {
+		ps.Add("BG_LOCK_TTL", "--lock-ttl", "must be at least 3s")
+	}
+	return ps.Err()
+}

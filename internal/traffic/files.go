@@ -1,0 +1,146 @@
+package traffic
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"gitlab.com/platform/bluegreen/internal/gitops"
+	"gitlab.com/platform/bluegreen/internal/kube"
+	"gitlab.com/platform/bluegreen/internal/outcome"
+	"gitlab.com/platform/bluegreen/internal/plan"
+)
+
+// renderedObject reads one rendered object of the plan.
+func renderedObject(outDir string, p *plan.Plan, o plan.Object) (map[string]any, error) {
+	local := filepath.Join(outDir, p.Rendered.Dir, filepath.FromSlash(o.File))
+	data, err := os.ReadFile(local)
+	if err != nil {
+		return nil, outcome.Usagef("rendered file %s: %w (pass the render job's artifacts)", local, err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		return nil, outcome.Usagef("rendered file %s: %w", local, err)
+	}
+	return m, nil
+}
+
+func encode(o plan.Object, m map[string]any) ([]byte, error) {
+	b, err := yaml.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s/%s: %w", o.Kind, o.Name, err)
+	}
+	return b, nil
+}
+
+// activeFiles are the active Services' files in the GitOps folder, with the
+// selector on color and the switch's annotations.
+func activeFiles(outDir, folder string, p *plan.Plan, color plan.Color, annotations map[string]string) ([]gitops.File, error) {
+	want := map[string]bool{}
+	for _, name := range actives(p) {
+		want[name] = true
+	}
+	var files []gitops.File
+	for _, o := range p.Rendered.Objects {
+		if o.Kind != "Service" || !want[o.Name] || !strings.HasPrefix(o.File, "shared/") {
+			continue
+		}
+		m, err := renderedObject(outDir, p, o)
+		if err != nil {
+			return nil, err
+		}
+		spec, _ := m["spec"].(map[string]any)
+		sel, _ := spec["selector"].(map[string]any)
+		if sel == nil {
+			return nil, outcome.Usagef("rendered Service %s has no selector", o.Name)
+		}
+		sel[kube.ColorLabel] = string(color)
+		meta, _ := m["metadata"].(map[string]any)
+		ann, _ := meta["annotations"].(map[string]any)
+		if ann == nil {
+			ann = map[string]any{}
+			meta["annotations"] = ann
+		}
+		for k, v := range annotations {
+			ann[k] = v
+		}
+		data, err := encode(o, m)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, gitops.File{Path: path.Join(folder, o.File), Data: data})
+	}
+	if len(files) != len(want) {
+		return nil, outcome.Usagef("plan.json lists %d active Services but %d were rendered", len(want), len(files))
+	}
+	return files, nil
+}
+
+// retireFiles scale the rendered target colour to zero in git: its
+// Deployment gets replicas 0 and its HPA goes (an HPA cannot scale to zero,
+// and would scale it back up). The colour's folder is returned as owned, so
+// that the HPA's file is deleted.
+func retireFiles(outDir, folder string, p *plan.Plan) (string, []gitops.File, error) {
+	color := p.TargetColor
+	prefix := string(color) + "/"
+	var files []gitops.File
+	for _, o := range p.Rendered.Objects {
+		if !strings.HasPrefix(o.File, prefix) || o.Kind == "HorizontalPodAutoscaler" {
+			continue
+		}
+		m, err := renderedObject(outDir, p, o)
+		if err != nil {
+			return "", nil, err
+		}
+		if o.Kind == "Deployment" {
+			spec, _ := m["spec"].(map[string]any)
+			spec["replicas"] = 0
+		}
+		data, err := encode(o, m)
+		if err != nil {
+			return "", nil, err
+		}
+		files = append(files, gitops.File{Path: path.Join(folder, o.File), Data: data})
+	}
+	return path.Join(folder, string(color)), files, nil
+}
+
+// commitAndSync commits the files, syncs Argo CD at the commit and waits
+// until it is Synced and Healthy. It returns the revision.
+func (s *Stage) commitAndSync(ctx context.Context, message string, owned []string, files []gitops.File) (string, error) {
+	t := s.Clock()
+	res, err := gitops.Apply(ctx, s.Repo, gitops.Change{
+		Project: s.Project, Branch: s.Branch, Message: message, Owned: owned, Files: files, Pause: s.Pause,
+	})
+	if err != nil {
+		return "", fmt.Errorf("gitops commit to %s@%s: %w", s.Project, s.Branch, err)
+	}
+	if res.Committed() {
+		for _, a := range res.Actions {
+			fmt.Fprintf(s.Out, "  %-6s %s\n", a.Action, a.Path)
+		}
+		fmt.Fprintf(s.Out, "gitops %s@%s: committed %s [%s]\n", s.Project, s.Branch, short(res.Revision), s.Clock().Sub(t).Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(s.Out, "gitops %s@%s: %s already holds the switch (no new commit)\n", s.Project, s.Branch, short(res.Revision))
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	t = s.Clock()
+	if err := s.ArgoCD.Sync(ctx, s.ArgoApp, res.Revision); err != nil {
+		return "", fmt.Errorf("argocd sync %q at %s: %w", s.ArgoApp, short(res.Revision), err)
+	}
+	err = s.ArgoCD.Wait(ctx, s.ArgoApp, res.Revision, func(state string) {
+		fmt.Fprintf(s.Out, "  argocd %s: %s [%s]\n", s.ArgoApp, state, s.Clock().Sub(t).Round(100*time.Millisecond))
+	})
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(s.Out, "argocd %s: Synced at %s and Healthy [%s]\n", s.ArgoApp, short(res.Revision), s.Clock().Sub(t).Round(time.Millisecond))
+	return res.Revision, nil
+}

@@ -1,0 +1,223 @@
+package traffic
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gitlab.com/platform/bluegreen/internal/kube"
+	"gitlab.com/platform/bluegreen/internal/outcome"
+	"gitlab.com/platform/bluegreen/internal/plan"
+)
+
+// RollbackStage is the ledger name of rollback.
+const RollbackStage = "rollback"
+
+// reachTimeout bounds the check that git and Argo CD answer before a
+// rollback chooses its path.
+const reachTimeout = 1500 * time.Millisecond
+
+// Rollback sends live traffic back to the colour that was live before this
+// deployment (which still runs its own config) and scales the failed colour
+// to zero. Through git and Argo CD by default; when either cannot be reached,
+// or with Now, it patches the live Services directly first (the fast path:
+// traffic is back within a second), marks them "pending git reconcile", and
+// reconciles git and Argo CD as soon as they answer. With nothing to roll
+// back to (a first release), it is a no-op that says so.
+func (s *Stage) Rollback(ctx context.Context, p *plan.Plan) error {
+	start := s.Clock()
+	back, bad := p.LiveColor, p.TargetColor
+	if back == plan.None || back == "" {
+		fmt.Fprintf(s.Out, "rollback: %s was a first release; there is no earlier colour to go back to, so traffic is unchanged\n", bad)
+		p.Append(plan.Result{Stage: RollbackStage, Outcome: outcome.OK.String(), Started: start.UTC(), Finished: s.Clock().UTC(), Message: "nothing to roll back to"})
+		return nil
+	}
+	return s.locked(ctx, p, func() error {
+		if p.Workload.Kind == "Rollout" {
+			return s.abortRollout(ctx, p, start)
+		}
+		a, err := s.state(ctx, p)
+		if err != nil {
+			return err
+		}
+		switch a.Selected {
+		case back:
+			fmt.Fprintf(s.Out, "rollback: the active Services already select %s\n", back)
+		case bad:
+		default:
+			return outcome.Negativef("the active Service selects %q, neither %s nor %s: refusing to guess; switch it by hand", a.Selected, back, bad)
+		}
+		if s.Direct {
+			return s.rollbackDirect(ctx, p, start, a.Selected == bad)
+		}
+		if reason := s.fastReason(ctx); reason != "" && a.Selected == bad {
+			return s.rollbackFast(ctx, p, start, reason)
+		}
+		return s.rollbackGitOps(ctx, p, start)
+	})
+}
+
+// fastReason says why the fast path is needed, or "" when git and Argo CD
+// answer and it was not asked for.
+func (s *Stage) fastReason(ctx context.Context) string {
+	if s.Now {
+		return "--now"
+	}
+	ctx, cancel := context.WithTimeout(ctx, reachTimeout)
+	defer cancel()
+	if _, err := s.Repo.BranchHead(ctx, s.Project, s.Branch); err != nil {
+		return "GitLab unreachable: " + err.Error()
+	}
+	if err := s.ArgoCD.Check(ctx, s.ArgoApp); err != nil {
+		return "Argo CD unreachable: " + err.Error()
+	}
+	return ""
+}
+
+// rollbackGitOps switches back and retires the failed colour in one commit.
+func (s *Stage) rollbackGitOps(ctx context.Context, p *plan.Plan, start time.Time) error {
+	back, bad := p.LiveColor, p.TargetColor
+	files, err := activeFiles(s.OutDir, s.Folder, p, back, switchAnnotations(p, back, bad))
+	if err != nil {
+		return err
+	}
+	owned, retired, err := retireFiles(s.OutDir, s.Folder, p)
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("bluegreen: %s %s rollback: live = %s, %s scaled to zero\n\nPipeline: %s\n", p.App, envName(p), back, bad, p.Pipeline.URL)
+	rev, err := s.commitAndSync(ctx, msg, []string{owned}, append(files, retired...))
+	if err != nil {
+		return err
+	}
+	if err := s.prove(ctx, p, back, coloredName(p, back)); err != nil {
+		return err
+	}
+	// A fast-path rollback before this one left a mark: git agrees now.
+	if err := s.clearPending(ctx, p); err != nil {
+		return err
+	}
+	at := s.Clock().UTC()
+	s.record(p, RollbackStage, start, &plan.Traffic{Live: back, Previous: bad, Revision: rev, Mode: "gitops", SwitchedAt: at, Retired: bad}, fmt.Sprintf("live = %s; %s scaled to zero", back, bad))
+	fmt.Fprintf(s.Out, "rollback done in %s: live = %s, %s scaled to zero at %s\n", s.Clock().Sub(start).Round(time.Millisecond), back, bad, short(rev))
+	return nil
+}
+
+// rollbackFast patches the live Services first, then reconciles git.
+func (s *Stage) rollbackFast(ctx context.Context, p *plan.Plan, start time.Time, reason string) error {
+	back, bad := p.LiveColor, p.TargetColor
+	fmt.Fprintf(s.Out, "rollback: fast path (%s)\n", reason)
+	pending := fmt.Sprintf("since %s: %s", s.Clock().UTC().Format(time.RFC3339), truncate(reason, 200))
+	ann := switchAnnotations(p, back, bad)
+	ann[kube.AnnoPendingReconcile] = pending
+	t := s.Clock()
+	for _, name := range actives(p) {
+		if err := s.Services.SetColor(ctx, p.Namespace, name, back, ann); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(s.Out, "switched %v back to %s directly [%s]\n", actives(p), back, s.Clock().Sub(t).Round(time.Millisecond))
+	fmt.Fprintf(s.Out, "warning: git and Argo CD still say %s until reconciled; an Argo CD Application with selfHeal would put %s back, so bluegreen's set-up keeps selfHeal off (see README)\n", bad, bad)
+	if err := s.prove(ctx, p, back, coloredName(p, back)); err != nil {
+		return err
+	}
+	tr := &plan.Traffic{Live: back, Previous: bad, Mode: "direct", SwitchedAt: s.Clock().UTC(), PendingReconcile: pending}
+	if err := s.reconcile(ctx, p, tr); err != nil {
+		fmt.Fprintf(s.Out, "reconcile: not done (%v); the next rollback or drift --fix completes it\n", err)
+	}
+	s.record(p, RollbackStage, start, tr, fmt.Sprintf("live = %s (fast path: %s)", back, reason))
+	fmt.Fprintf(s.Out, "rollback done in %s: live = %s\n", s.Clock().Sub(start).Round(time.Millisecond), back)
+	return nil
+}
+
+// reconcile brings git and Argo CD in line after a fast-path switch, then
+// clears the pending mark on the Services.
+func (s *Stage) reconcile(ctx context.Context, p *plan.Plan, tr *plan.Traffic) error {
+	if s.Now {
+		// --now asked for speed, not for skipping git: reconcile if it answers.
+		ctx2, cancel := context.WithTimeout(ctx, reachTimeout)
+		_, err := s.Repo.BranchHead(ctx2, s.Project, s.Branch)
+		cancel()
+		if err != nil {
+			return err
+		}
+	} else if s.fastReason(ctx) != "" {
+		return fmt.Errorf("git or Argo CD still unreachable")
+	}
+	back, bad := p.LiveColor, p.TargetColor
+	files, err := activeFiles(s.OutDir, s.Folder, p, back, switchAnnotations(p, back, bad))
+	if err != nil {
+		return err
+	}
+	owned, retired, err := retireFiles(s.OutDir, s.Folder, p)
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("bluegreen: %s %s rollback (reconcile after the fast path): live = %s, %s scaled to zero\n\nPipeline: %s\n", p.App, envName(p), back, bad, p.Pipeline.URL)
+	rev, err := s.commitAndSync(ctx, msg, []string{owned}, append(files, retired...))
+	if err != nil {
+		return err
+	}
+	if err := s.clearPending(ctx, p); err != nil {
+		return err
+	}
+	tr.Revision, tr.PendingReconcile, tr.Retired, tr.Mode = rev, "", bad, "gitops"
+	fmt.Fprintf(s.Out, "reconcile: git and Argo CD agree with the cluster at %s\n", short(rev))
+	return nil
+}
+
+// clearPending removes the pending-reconcile mark from the active Services.
+func (s *Stage) clearPending(ctx context.Context, p *plan.Plan) error {
+	for _, name := range actives(p) {
+		a, err := s.Services.Active(ctx, p.Namespace, name)
+		if err != nil {
+			return err
+		}
+		if a.Annotations[kube.AnnoPendingReconcile] == "" {
+			continue
+		}
+		if err := s.Services.Annotate(ctx, p.Namespace, name, map[string]*string{kube.AnnoPendingReconcile: nil}); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.Out, "reconcile: Service %s no longer pending\n", name)
+	}
+	return nil
+}
+
+// rollbackDirect is rollback without a GitOps repo.
+func (s *Stage) rollbackDirect(ctx context.Context, p *plan.Plan, start time.Time, switchBack bool) error {
+	back, bad := p.LiveColor, p.TargetColor
+	if switchBack {
+		if _, _, err := s.switchTo(ctx, p, back, bad); err != nil {
+			return err
+		}
+	}
+	if err := s.prove(ctx, p, back, coloredName(p, back)); err != nil {
+		return err
+	}
+	s.record(p, RollbackStage, start, &plan.Traffic{Live: back, Previous: bad, Mode: "direct", SwitchedAt: s.Clock().UTC()}, fmt.Sprintf("live = %s", back))
+	fmt.Fprintf(s.Out, "rollback done in %s: live = %s\n", s.Clock().Sub(start).Round(time.Millisecond), back)
+	return nil
+}
+
+func (s *Stage) abortRollout(ctx context.Context, p *plan.Plan, start time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	t := s.Clock()
+	err := s.Rollouts.Abort(ctx, p.Namespace, p.Workload.Name, func(state string) {
+		fmt.Fprintf(s.Out, "  rollout %s: %s [%s]\n", p.Workload.Name, state, s.Clock().Sub(t).Round(100*time.Millisecond))
+	})
+	if err != nil {
+		return err
+	}
+	s.record(p, RollbackStage, start, &plan.Traffic{Live: p.LiveColor, Previous: p.TargetColor, Mode: "rollout", SwitchedAt: s.Clock().UTC()}, "Rollout aborted")
+	fmt.Fprintf(s.Out, "rollback done in %s: Rollout %s aborted\n", s.Clock().Sub(start).Round(time.Millisecond), p.Workload.Name)
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
