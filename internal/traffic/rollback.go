@@ -77,16 +77,7 @@ func (s *Stage) fastReason(ctx context.Context) string {
 // rollbackGitOps switches back and retires the failed colour in one commit.
 func (s *Stage) rollbackGitOps(ctx context.Context, p *plan.Plan, start time.Time) error {
 	back, bad := p.LiveColor, p.TargetColor
-	files, err := activeFiles(s.OutDir, s.Folder, p, back, switchAnnotations(p, back, bad))
-	if err != nil {
-		return err
-	}
-	owned, retired, err := retireFiles(s.OutDir, s.Folder, p)
-	if err != nil {
-		return err
-	}
-	msg := fmt.Sprintf("bluegreen: %s %s rollback: live = %s, %s scaled to zero\n\nPipeline: %s\n", p.App, envName(p), back, bad, p.Pipeline.URL)
-	rev, err := s.commitAndSync(ctx, msg, []string{owned}, append(files, retired...))
+	rev, err := s.commitRollback(ctx, p, "rollback")
 	if err != nil {
 		return err
 	}
@@ -144,26 +135,32 @@ func (s *Stage) reconcile(ctx context.Context, p *plan.Plan, tr *plan.Traffic) e
 	} else if s.fastReason(ctx) != "" {
 		return fmt.Errorf("git or Argo CD still unreachable")
 	}
-	back, bad := p.LiveColor, p.TargetColor
-	files, err := activeFiles(s.OutDir, s.Folder, p, back, switchAnnotations(p, back, bad))
-	if err != nil {
-		return err
-	}
-	owned, retired, err := retireFiles(s.OutDir, s.Folder, p)
-	if err != nil {
-		return err
-	}
-	msg := fmt.Sprintf("bluegreen: %s %s rollback (reconcile after the fast path): live = %s, %s scaled to zero\n\nPipeline: %s\n", p.App, envName(p), back, bad, p.Pipeline.URL)
-	rev, err := s.commitAndSync(ctx, msg, []string{owned}, append(files, retired...))
+	rev, err := s.commitRollback(ctx, p, "rollback (reconcile after the fast path)")
 	if err != nil {
 		return err
 	}
 	if err := s.clearPending(ctx, p); err != nil {
 		return err
 	}
-	tr.Revision, tr.PendingReconcile, tr.Retired, tr.Mode = rev, "", bad, "gitops"
+	tr.Revision, tr.PendingReconcile, tr.Retired, tr.Mode = rev, "", p.TargetColor, "gitops"
 	fmt.Fprintf(s.Out, "reconcile: git and Argo CD agree with the cluster at %s\n", short(rev))
 	return nil
+}
+
+// commitRollback commits, in one commit, the active Services back on the
+// plan's live colour and the failed colour scaled to zero, and syncs Argo CD.
+func (s *Stage) commitRollback(ctx context.Context, p *plan.Plan, what string) (string, error) {
+	back, bad := p.LiveColor, p.TargetColor
+	files, err := activeFiles(s.OutDir, s.Folder, p, back, switchAnnotations(p, back, bad))
+	if err != nil {
+		return "", err
+	}
+	owned, retired, err := retireFiles(s.OutDir, s.Folder, p)
+	if err != nil {
+		return "", err
+	}
+	msg := fmt.Sprintf("bluegreen: %s %s %s: live = %s, %s scaled to zero\n\nPipeline: %s\n", p.App, envName(p), what, back, bad, p.Pipeline.URL)
+	return s.commitAndSync(ctx, msg, []string{owned}, append(files, retired...))
 }
 
 // clearPending removes the pending-reconcile mark from the active Services.
