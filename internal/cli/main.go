@@ -143,6 +143,9 @@ func (c *command) printHelp(w io.Writer, bind *config.Binding) {
 	if bind != nil {
 		fmt.Fprint(w, "\nFlags (each mirrors the variable beside it):\n")
 		bind.PrintFlags(w)
+		if secrets := bind.SecretVars(); len(secrets) > 0 {
+			fmt.Fprintf(w, "\nSecrets, read only from variables (set them as masked CI/CD variables):\n  %s\n", strings.Join(secrets, ", "))
+		}
 	}
 }
 

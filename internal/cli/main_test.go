@@ -52,6 +52,14 @@ func TestMain_ModeHelpListsFlagsWithTheirVariables(t *testing.T) {
 	}
 }
 
+func TestMain_ModeHelpNamesTheSecretVariables(t *testing.T) {
+	t.Parallel()
+	code, out, _ := runCLI(t, nil, "sync", "--help")
+	if code != 0 || !strings.Contains(out, "BG_ARGOCD_TOKEN, BG_GITLAB_TOKEN, BG_SLACK_TOKEN") || strings.Contains(out, "--gitlab-token") {
+		t.Fatalf("exit %d; sync --help must name the token variables and offer no token flags:\n%s", code, out)
+	}
+}
+
 func TestMain_UnknownModeAndFlagAreUsageErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

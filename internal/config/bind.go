@@ -169,6 +169,19 @@ func (b *Binding) PrintFlags(w io.Writer) {
 	tw.Flush()
 }
 
+// SecretVars lists the BG_* variables that hold secrets. They have no flags,
+// since a flag shows in `ps` and in shell history.
+func (b *Binding) SecretVars() []string {
+	var out []string
+	for _, o := range b.opts {
+		if o.typ == reflect.TypeOf(Secret("")) && strings.HasPrefix(o.env, "BG_") {
+			out = append(out, o.env)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // FlagFor returns "--flag" for an environment variable name, for error
 // messages; "" when the variable has no flag.
 func (b *Binding) FlagFor(env string) string {
