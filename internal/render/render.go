@@ -86,7 +86,11 @@ func (s *Stage) apply(ctx context.Context, objs []*Object) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(s.Out, "live colour: %s (from Service %s/%s)\n", live, res.Namespace, svc)
+	if live == plan.None {
+		fmt.Fprintf(s.Out, "live colour: none (Service %s/%s does not exist yet: a first release)\n", res.Namespace, svc)
+	} else {
+		fmt.Fprintf(s.Out, "live colour: %s (from Service %s/%s)\n", live, res.Namespace, svc)
+	}
 	r.Live, r.Target = live, live.Other()
 	return Apply(r, objs)
 }
