@@ -20,6 +20,7 @@ var configs = map[string]any{
 	"verify":   config.Verify{},
 	"promote":  config.Switch{},
 	"rollback": config.Switch{},
+	"drift":    config.Drift{},
 }
 
 // setting is one tagged field of a config struct.

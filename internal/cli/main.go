@@ -50,6 +50,7 @@ func commands() []*command {
 		verifyCommand(),
 		promoteCommand(),
 		rollbackCommand(),
+		driftCommand(),
 		versionCommand(),
 	}
 }

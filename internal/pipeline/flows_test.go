@@ -91,14 +91,21 @@ func TestPipeline_GoodGreenIsApprovedVerifiedAndPromoted(t *testing.T) {
 	assertThread(t, w, stages, head)
 	assertNoSecrets(t, w, run)
 
-	if hasMode(t, "drift") {
-		// The nightly schedule finds git, Argo CD and the cluster in step.
+	// The nightly schedule, last (a scheduled pipeline becomes the "last
+	// pipeline" whose manual jobs Play presses), finds git, Argo CD and the
+	// cluster in step.
+	defer func() {
+		if t.Failed() {
+			return
+		}
+		if !hasMode(t, "drift") {
+			t.Log("bluegreen has no drift mode yet: the scheduled pipeline is not run")
+			return
+		}
 		nightly := w.Scheduled(ctx)
 		assertJobs(t, nightly, passed("drift"))
 		assertArtifact(t, nightly, "drift", ".bluegreen/drift.junit.xml", "<testsuite")
-	} else {
-		t.Log("bluegreen has no drift mode yet: the scheduled pipeline is not run")
-	}
+	}()
 	if !promoted {
 		return
 	}
