@@ -53,12 +53,24 @@ func (e *WaitError) Unwrap() []error {
 }
 
 // Wait polls app until it is Synced at revision and Healthy with no sync
-// running, and returns that Status. progress, if not nil, sees every change
+// running, and returns that Status. revision is a full commit SHA, compared
+// with the revision Argo CD compares the app with ("" accepts any), so it
+// must be what the Application's targetRevision resolves to: a sync to an
+// older commit leaves the app OutOfSync with HEAD. progress, if not nil, sees every change
 // of state. It ends early with a *WaitError when the sync at revision fails
 // (ErrOperationFailed) or the synced application is Degraded (ErrDegraded),
 // and when ctx ends (ErrTimeout on a deadline). Transient API errors are
 // retried; others end the wait at once.
 func (c *Client) Wait(ctx context.Context, app, revision string, progress func(Status)) (Status, error) {
+	return c.WaitFor(ctx, app, revision, nil, progress)
+}
+
+// WaitFor is Wait that also accepts the application Synced at another
+// revision when same says that revision is as good as the one synced: an
+// Application that follows a branch compares with its newest commit, and in
+// a GitOps repository shared by several apps that moves on while a sync
+// waits. The sync operation itself must still be at revision.
+func (c *Client) WaitFor(ctx context.Context, app, revision string, same func(revision string) bool, progress func(Status)) (Status, error) {
 	var last Status
 	seen := false
 	err := wait.PollUntilContextCancel(ctx, c.opts.PollInterval, true, func(ctx context.Context) (bool, error) {
@@ -73,7 +85,7 @@ func (c *Client) Wait(ctx context.Context, app, revision string, progress func(S
 			progress(st)
 		}
 		last, seen = st, true
-		return verdict(st, revision)
+		return verdict(st, revision, same)
 	})
 	if err == nil {
 		return last, nil
@@ -95,13 +107,14 @@ func (c *Client) Wait(ctx context.Context, app, revision string, progress func(S
 }
 
 // verdict decides from one Status whether waiting is over.
-func verdict(st Status, revision string) (bool, error) {
+func verdict(st Status, revision string, same func(string) bool) (bool, error) {
 	atRevision := func(rev string) bool { return revision == "" || rev == revision }
 	if op := st.Operation; op != nil && !op.Pending && atRevision(op.Revision) &&
 		(op.Phase == PhaseFailed || op.Phase == PhaseError) {
 		return false, &WaitError{Status: st, Reason: ErrOperationFailed}
 	}
-	if st.Sync != Synced || !atRevision(st.Revision) || st.operating() {
+	compared := atRevision(st.Revision) || (same != nil && st.Revision != "" && same(st.Revision))
+	if st.Sync != Synced || !compared || st.operating() {
 		return false, nil
 	}
 	switch st.Health {

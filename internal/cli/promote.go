@@ -147,6 +147,6 @@ type unreachableArgo struct{ err error }
 
 func (u unreachableArgo) Check(context.Context, string) error        { return u.err }
 func (u unreachableArgo) Sync(context.Context, string, string) error { return u.err }
-func (u unreachableArgo) Wait(context.Context, string, string, func(string)) error {
+func (u unreachableArgo) Wait(context.Context, string, string, func(string) bool, func(string)) error {
 	return u.err
 }

@@ -134,8 +134,8 @@ func (a *argoAdapter) Sync(ctx context.Context, app, revision string) error {
 	return argoKind(a.c.Sync(ctx, app, revision))
 }
 
-func (a *argoAdapter) Wait(ctx context.Context, app, revision string, progress func(string)) error {
-	_, err := a.c.Wait(ctx, app, revision, func(st argocd.Status) {
+func (a *argoAdapter) Wait(ctx context.Context, app, revision string, same func(string) bool, progress func(string)) error {
+	_, err := a.c.WaitFor(ctx, app, revision, same, func(st argocd.Status) {
 		line := st.String()
 		if p := st.Problems(); len(p) > 0 {
 			line += fmt.Sprintf("; not yet healthy: %v", p)

@@ -142,6 +142,24 @@ func TestSyncReal_FirstThenSecondReleaseIsSyncedHealthyAndPreviewOnlyReachesTarg
 	}
 }
 
+// In a GitOps repository shared by several apps, another app's commit can
+// land while a sync waits: the Application then compares with that newer
+// commit, which holds the same content for this app.
+func TestSyncReal_AnotherAppsCommitDuringTheWaitIsNoTimeout(t *testing.T) {
+	t.Parallel()
+	var w *world
+	n := 0
+	w = newWorld(t, gitlabtest.AfterCommit(func() {
+		n++
+		w.repo.Commit(t, "another app", map[string]string{fmt.Sprintf("production/other/app-%d.yaml", n): "kind: ConfigMap\n"})
+	}))
+	code, out, errOut := w.release(shopManifests(t), "registry.example.com/shop:1", map[string]string{"BG_TIMEOUT": "30s"})
+	if code != 0 {
+		t.Fatalf("exit %d, want 0\n%s\n%s", code, out, errOut)
+	}
+	assertPreviewOnly(t, w, "shop-preview", plan.Blue)
+}
+
 func TestSyncReal_InvalidManifestFailsWithTheReason(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)

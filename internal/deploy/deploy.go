@@ -24,7 +24,9 @@ type ArgoCD interface {
 	// Check proves the Application exists and the token may read it.
 	Check(ctx context.Context, app string) error
 	Sync(ctx context.Context, app, revision string) error
-	Wait(ctx context.Context, app, revision string, progress func(state string)) error
+	// Wait waits until the app is Synced and Healthy at revision, or at a
+	// later revision that same says holds the same content for the app.
+	Wait(ctx context.Context, app, revision string, same func(revision string) bool, progress func(state string)) error
 }
 
 // Proof proves the target colour is up and that Services reach only it.
@@ -85,7 +87,7 @@ func (s *Stage) Run(ctx context.Context, p *plan.Plan) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	if err := s.sync(ctx, rev); err != nil {
+	if err := s.sync(ctx, rev, s.sameContent(ctx, p, files)); err != nil {
 		return err
 	}
 	if err := s.prove(ctx, p); err != nil {
@@ -152,13 +154,13 @@ func (s *Stage) commit(ctx context.Context, p *plan.Plan, files []gitops.File) (
 	return res.Revision, nil
 }
 
-func (s *Stage) sync(ctx context.Context, rev string) error {
+func (s *Stage) sync(ctx context.Context, rev string, same func(string) bool) error {
 	t := s.Now()
 	if err := s.ArgoCD.Sync(ctx, s.App, rev); err != nil {
 		return fmt.Errorf("argocd sync %q at %s: %w", s.App, short(rev), err)
 	}
 	fmt.Fprintf(s.Out, "argocd %s: sync to %s requested\n", s.App, short(rev))
-	err := s.ArgoCD.Wait(ctx, s.App, rev, func(state string) {
+	err := s.ArgoCD.Wait(ctx, s.App, rev, same, func(state string) {
 		fmt.Fprintf(s.Out, "  argocd %s: %s [%s]\n", s.App, state, s.Now().Sub(t).Round(100*time.Millisecond))
 	})
 	if err != nil {
@@ -186,6 +188,12 @@ func (s *Stage) prove(ctx context.Context, p *plan.Plan) error {
 	}
 	fmt.Fprintf(s.Out, "preflight: preview reaches only %s pods [%s]\n", p.TargetColor, s.Now().Sub(t).Round(time.Millisecond))
 	return nil
+}
+
+// sameContent says whether a revision holds exactly what this sync
+// committed in the app's folders, asking GitLab once per revision.
+func (s *Stage) sameContent(ctx context.Context, p *plan.Plan, files []gitops.File) func(string) bool {
+	return gitops.Same(ctx, s.Repo, s.Project, managedDirs(s.Folder, p.TargetColor), files)
 }
 
 func short(sha string) string {

@@ -39,7 +39,7 @@ func (f *fakeArgo) Sync(_ context.Context, _, rev string) error {
 	f.synced = append(f.synced, rev)
 	return f.syncErr
 }
-func (f *fakeArgo) Wait(_ context.Context, _, _ string, progress func(string)) error {
+func (f *fakeArgo) Wait(_ context.Context, _, _ string, _ func(string) bool, progress func(string)) error {
 	progress("Synced at x Healthy")
 	return f.waitErr
 }

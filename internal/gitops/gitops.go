@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"sync"
 	"time"
 
 	"gitlab.com/platform/bluegreen/internal/gitlab"
@@ -137,6 +138,24 @@ func Actions(ctx context.Context, r Repo, project, ref string, owned []string, f
 		actions = append(actions, gitlab.FileAction{Action: "delete", Path: p})
 	}
 	return actions, nil
+}
+
+// Same returns a check of whether a revision holds files in the owned
+// folders, exactly, as Apply would leave them. It asks the repository once
+// per revision; a failed read counts as "not the same".
+func Same(ctx context.Context, r Repo, project string, owned []string, files []File) func(revision string) bool {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	return func(rev string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if v, ok := seen[rev]; ok {
+			return v
+		}
+		actions, err := Actions(ctx, r, project, rev, owned, files)
+		seen[rev] = err == nil && len(actions) == 0
+		return seen[rev]
+	}
 }
 
 func under(path string, dirs []string) bool {

@@ -135,7 +135,8 @@ func (s *Stage) commitAndSync(ctx context.Context, message string, owned []strin
 	if err := s.ArgoCD.Sync(ctx, s.ArgoApp, res.Revision); err != nil {
 		return "", fmt.Errorf("argocd sync %q at %s: %w", s.ArgoApp, short(res.Revision), err)
 	}
-	err = s.ArgoCD.Wait(ctx, s.ArgoApp, res.Revision, func(state string) {
+	same := gitops.Same(ctx, s.Repo, s.Project, owned, files)
+	err = s.ArgoCD.Wait(ctx, s.ArgoApp, res.Revision, same, func(state string) {
 		fmt.Fprintf(s.Out, "  argocd %s: %s [%s]\n", s.ArgoApp, state, s.Clock().Sub(t).Round(100*time.Millisecond))
 	})
 	if err != nil {

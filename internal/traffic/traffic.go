@@ -42,7 +42,7 @@ type Proof interface {
 type ArgoCD interface {
 	Check(ctx context.Context, app string) error
 	Sync(ctx context.Context, app, revision string) error
-	Wait(ctx context.Context, app, revision string, progress func(string)) error
+	Wait(ctx context.Context, app, revision string, same func(revision string) bool, progress func(string)) error
 }
 
 // Rollouts drives an Argo Rollouts Rollout.

@@ -22,6 +22,7 @@ type Repo struct {
 	dir     string
 	mu      sync.Mutex
 	before  func()
+	after   func()
 
 	// The routes, for hit counts.
 	Branch, Tree, Commits *Route
@@ -32,7 +33,7 @@ type RepoOption func(*repoConfig)
 
 type repoConfig struct {
 	commitFailures []http.HandlerFunc
-	before         func()
+	before, after  func()
 }
 
 // FailCommits answers the first commit requests with hs, in order, before
@@ -45,6 +46,10 @@ func FailCommits(hs ...http.HandlerFunc) RepoOption {
 // concurrent change and make the client's view stale.
 func BeforeCommit(fn func()) RepoOption { return func(c *repoConfig) { c.before = fn } }
 
+// AfterCommit runs fn after each commit is made, e.g. to push another
+// app's change right after it, as a shared GitOps repository sees.
+func AfterCommit(fn func()) RepoOption { return func(c *repoConfig) { c.after = fn } }
+
 // Repository serves project's repository from the git work tree at dir,
 // whose checked-out branch takes the commits.
 func (s *Server) Repository(project, dir string, opts ...RepoOption) *Repo {
@@ -52,7 +57,7 @@ func (s *Server) Repository(project, dir string, opts ...RepoOption) *Repo {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	r := &Repo{srv: s, project: project, dir: dir, before: cfg.before}
+	r := &Repo{srv: s, project: project, dir: dir, before: cfg.before, after: cfg.after}
 	r.Branch = s.Handle("GET /projects/{project}/repository/branches/{branch}", r.getBranch).Where("project", project)
 	r.Tree = s.Handle("GET /projects/{project}/repository/tree", r.getTree).Where("project", project)
 	commit := http.HandlerFunc(r.postCommit)
@@ -208,6 +213,11 @@ func (r *Repo) postCommit(w http.ResponseWriter, req *http.Request) {
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
+	}
+	if r.after != nil {
+		r.mu.Unlock()
+		r.after()
+		r.mu.Lock()
 	}
 	JSON(w, http.StatusCreated, c)
 }
