@@ -27,7 +27,7 @@ func TestJUnit_OneTestcasePerCheckPerApp(t *testing.T) {
 		}},
 	}}
 	r.finish()
-	got, err := junit(r)
+	got, err := junitReport(r)
 	if err != nil {
 		t.Fatal(err)
 	}

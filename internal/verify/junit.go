@@ -1,78 +1,34 @@
 package verify
 
 import (
-	"bytes"
-	"encoding/xml"
 	"fmt"
 	"strings"
 	"time"
+
+	"gitlab.com/platform/bluegreen/internal/junit"
 )
 
 // JUnitName is the report's file name in the output folder; GitLab reads it
 // as `artifacts:reports:junit`.
 const JUnitName = "verify.junit.xml"
 
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
-	Time       string          `xml:"time,attr"`
-	Timestamp  string          `xml:"timestamp,attr"`
-	Properties []junitProperty `xml:"properties>property"`
-	Cases      []junitCase     `xml:"testcase"`
-}
-
-type junitProperty struct {
-	Name  string `xml:"name,attr"`
-	Value string `xml:"value,attr"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitProblem `xml:"failure,omitempty"`
-	Error     *junitProblem `xml:"error,omitempty"`
-	Skipped   *junitProblem `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitProblem struct {
-	Type    string `xml:"type,attr,omitempty"`
-	Message string `xml:"message,attr"`
-	Body    string `xml:",chardata"`
-}
-
 // JUnit renders the report as JUnit XML: one testcase per check. A failed
 // check is a <failure>, an inconclusive one an <error>, an undecided or
 // skipped one <skipped>; every message carries the numbers.
 func (rep *Report) JUnit() ([]byte, error) {
 	took := seconds(rep.Finished.Sub(rep.Started))
-	s := junitSuite{
+	s := junit.Suite{
 		Name: fmt.Sprintf("verify %s/%s %s", rep.Target.Namespace, rep.Target.App, rep.Target.Color),
 		Time: took, Timestamp: rep.Started.UTC().Format(time.RFC3339),
-		Properties: []junitProperty{
-			{"verdict", verdictOrError(rep.Verdict)}, {"reason", rep.Reason},
-			{"target", string(rep.Target.Color)}, {"live", string(rep.Target.Live)},
-			{"since", rep.Since.UTC().Format(time.RFC3339)}, {"prometheus", rep.Source},
-		},
+		Properties: &junit.Properties{List: []junit.Property{
+			{Name: "verdict", Value: verdictOrError(rep.Verdict)}, {Name: "reason", Value: rep.Reason},
+			{Name: "target", Value: string(rep.Target.Color)}, {Name: "live", Value: string(rep.Target.Live)},
+			{Name: "since", Value: rep.Since.UTC().Format(time.RFC3339)}, {Name: "prometheus", Value: rep.Source},
+		}},
 	}
 	for _, c := range rep.Checks {
-		jc := junitCase{Name: c.Check.Name, Classname: "bluegreen.verify." + rep.Target.App, Time: "0", SystemOut: c.systemOut()}
-		p := &junitProblem{Type: string(c.Verdict), Message: c.message(rep), Body: c.Reason}
+		jc := junit.Case{Name: c.Check.Name, Classname: "bluegreen.verify." + rep.Target.App, Time: "0", SystemOut: c.systemOut()}
+		p := &junit.Problem{Type: string(c.Verdict), Message: c.message(rep), Body: c.Reason}
 		switch {
 		case c.Verdict == Fail:
 			jc.Failure = p
@@ -90,16 +46,7 @@ func (rep *Report) JUnit() ([]byte, error) {
 		s.Cases = append(s.Cases, jc)
 		s.Tests++
 	}
-	all := junitSuites{Name: "bluegreen verify", Tests: s.Tests, Failures: s.Failures, Errors: s.Errors, Skipped: s.Skipped, Time: took, Suites: []junitSuite{s}}
-	var b bytes.Buffer
-	b.WriteString(xml.Header)
-	enc := xml.NewEncoder(&b)
-	enc.Indent("", "  ")
-	if err := enc.Encode(all); err != nil {
-		return nil, fmt.Errorf("junit: %w", err)
-	}
-	b.WriteString("\n")
-	return b.Bytes(), nil
+	return junit.Encode(junit.Single("bluegreen verify", s))
 }
 
 // message is the one line a reader sees first: the verdict with its numbers.

@@ -1,0 +1,83 @@
+// Package junit writes JUnit XML as GitLab's test report reads it
+// (`artifacts:reports:junit`): the element and attribute names, and the
+// encoding. The stages that have verdicts, verify and drift, decide what
+// goes into the cases.
+package junit
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+)
+
+// Suites is the document.
+type Suites struct {
+	XMLName  xml.Name `xml:"testsuites"`
+	Name     string   `xml:"name,attr"`
+	Tests    int      `xml:"tests,attr"`
+	Failures int      `xml:"failures,attr"`
+	Errors   int      `xml:"errors,attr"`
+	Skipped  int      `xml:"skipped,attr"`
+	Time     string   `xml:"time,attr,omitempty"`
+	Suites   []Suite  `xml:"testsuite"`
+}
+
+// Suite is one testsuite.
+type Suite struct {
+	Name       string      `xml:"name,attr"`
+	Tests      int         `xml:"tests,attr"`
+	Failures   int         `xml:"failures,attr"`
+	Errors     int         `xml:"errors,attr"`
+	Skipped    int         `xml:"skipped,attr"`
+	Time       string      `xml:"time,attr,omitempty"`
+	Timestamp  string      `xml:"timestamp,attr"`
+	Properties *Properties `xml:"properties,omitempty"`
+	Cases      []Case      `xml:"testcase"`
+}
+
+// Properties are a suite's properties.
+type Properties struct {
+	List []Property `xml:"property"`
+}
+
+// Property is a suite property.
+type Property struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+// Case is one testcase: passed, or with a failure, an error or a skip.
+type Case struct {
+	Name      string   `xml:"name,attr"`
+	Classname string   `xml:"classname,attr"`
+	Time      string   `xml:"time,attr,omitempty"`
+	Failure   *Problem `xml:"failure,omitempty"`
+	Error     *Problem `xml:"error,omitempty"`
+	Skipped   *Problem `xml:"skipped,omitempty"`
+	SystemOut string   `xml:"system-out,omitempty"`
+}
+
+// Problem is a failure, an error or a skip: a one-line message and details.
+type Problem struct {
+	Type    string `xml:"type,attr,omitempty"`
+	Message string `xml:"message,attr"`
+	Body    string `xml:",chardata"`
+}
+
+// Single wraps one suite in a document whose totals are the suite's.
+func Single(name string, s Suite) Suites {
+	return Suites{Name: name, Tests: s.Tests, Failures: s.Failures, Errors: s.Errors, Skipped: s.Skipped, Time: s.Time, Suites: []Suite{s}}
+}
+
+// Encode renders the document with the XML header, indented.
+func Encode(doc Suites) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	enc := xml.NewEncoder(&b)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return nil, fmt.Errorf("encode JUnit: %w", err)
+	}
+	b.WriteString("\n")
+	return b.Bytes(), nil
+}
