@@ -3,13 +3,13 @@ package gitlab
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
+
+	"gitlab.com/platform/bluegreen/internal/backoff"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 )
@@ -48,13 +48,13 @@ func (r Retry) withDefaults() Retry {
 		r.Max = defaultMax
 	}
 	if r.Sleep == nil {
-		r.Sleep = sleepCtx
+		r.Sleep = backoff.Sleep
 	}
 	if r.Now == nil {
 		r.Now = time.Now
 	}
 	if r.Jitter == nil {
-		r.Jitter = halfJitter
+		r.Jitter = backoff.HalfJitter
 	}
 	return r
 }
@@ -90,11 +90,7 @@ func (r Retry) decide(attempt int, idempotent bool, resp *gl.Response, err error
 			return d, true
 		}
 	}
-	d := r.Base << (attempt - 1)
-	if d > r.Max || d <= 0 {
-		d = r.Max
-	}
-	return r.Jitter(d), true
+	return r.Jitter(backoff.Exponential(r.Base, r.Max, attempt)), true
 }
 
 func (r Retry) sleep(ctx context.Context, d time.Duration) error { return r.Sleep(ctx, d) }
@@ -102,13 +98,8 @@ func (r Retry) sleep(ctx context.Context, d time.Duration) error { return r.Slee
 // serverWait reads Retry-After (seconds or an HTTP date), else GitLab's
 // RateLimit-Reset (a Unix time).
 func serverWait(h http.Header, now time.Time) (time.Duration, bool) {
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-			return time.Duration(s) * time.Second, true
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return max(t.Sub(now), 0), true
-		}
+	if d, ok := backoff.RetryAfter(h.Get("Retry-After"), now); ok {
+		return d, true
 	}
 	if v := h.Get("RateLimit-Reset"); v != "" {
 		if s, err := strconv.ParseInt(v, 10, 64); err == nil && s > 0 {
@@ -123,23 +114,4 @@ func isConnError(err error) bool {
 	var ne net.Error
 	var ue *url.Error
 	return errors.As(err, &ne) || errors.As(err, &ue)
-}
-
-func halfJitter(d time.Duration) time.Duration {
-	half := d / 2
-	if half <= 0 {
-		return d
-	}
-	return half + rand.N(half+1) // #nosec G404 -- jitter needs no crypto
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"gitlab.com/platform/bluegreen/internal/backoff"
+
 	"gitlab.com/platform/bluegreen/internal/gitlab"
 	"gitlab.com/platform/bluegreen/internal/outcome"
 )
@@ -60,9 +62,9 @@ const maxTries = 4
 // connection may or may not have landed, so it is retried the same way: the
 // re-read shows either the content (no new commit) or the old state.
 func Apply(ctx context.Context, r Repo, c Change) (Result, error) {
-	pause := c.Pause
-	if pause == nil {
-		pause = backoff
+	wait := c.Pause
+	if wait == nil {
+		wait = pause
 	}
 	for try := 1; ; try++ {
 		head, err := r.BranchHead(ctx, c.Project, c.Branch)
@@ -78,7 +80,7 @@ func Apply(ctx context.Context, r Repo, c Change) (Result, error) {
 		}
 		cm, err := r.CreateCommit(ctx, c.Project, c.Branch, c.Message, actions)
 		if retryable(err) && try < maxTries {
-			if err := pause(ctx, try); err != nil {
+			if err := wait(ctx, try); err != nil {
 				return Result{}, outcome.Externalf("gitops commit: %w", err)
 			}
 			continue
@@ -191,14 +193,7 @@ func retryable(err error) bool {
 	return false
 }
 
-// backoff waits 1 s, 2 s, 4 s ... between tries.
-func backoff(ctx context.Context, try int) error {
-	t := time.NewTimer(time.Duration(1<<(try-1)) * time.Second)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+// pause waits 1 s, 2 s, 4 s ... between tries.
+func pause(ctx context.Context, try int) error {
+	return backoff.Sleep(ctx, backoff.Exponential(time.Second, 8*time.Second, try))
 }

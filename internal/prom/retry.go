@@ -4,6 +4,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"time"
+
+	"gitlab.com/platform/bluegreen/internal/backoff"
 )
 
 // Retry is the policy for transient failures: connection errors, timeouts,
@@ -36,7 +38,7 @@ func (r Retry) withDefaults() Retry {
 		r.Cap = r.Base
 	}
 	if r.Sleep == nil {
-		r.Sleep = sleep
+		r.Sleep = backoff.Sleep
 	}
 	if r.Jitter == nil {
 		r.Jitter = rand.Float64
@@ -79,15 +81,4 @@ func (r Retry) run(ctx context.Context, fn func(attempt int) (retry bool, err er
 		}
 	}
 	return err
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -3,8 +3,9 @@ package prom
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
+
+	"gitlab.com/platform/bluegreen/internal/backoff"
 
 	"gitlab.com/platform/bluegreen/internal/config"
 )
@@ -28,7 +29,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(req)
 	if rec, ok := req.Context().Value(exchangeKey{}).(*exchange); ok && resp != nil {
 		rec.status = resp.StatusCode
-		rec.after = retryAfter(resp.Header.Get("Retry-After"))
+		rec.after, _ = backoff.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
 	return resp, err
 }
@@ -44,12 +45,4 @@ type exchangeKey struct{}
 
 func withExchange(ctx context.Context, e *exchange) context.Context {
 	return context.WithValue(ctx, exchangeKey{}, e)
-}
-
-// retryAfter parses a Retry-After header in seconds; dates and junk give 0.
-func retryAfter(h string) time.Duration {
-	if s, err := strconv.Atoi(h); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	return 0
 }

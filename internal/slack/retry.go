@@ -2,8 +2,9 @@ package slack
 
 import (
 	"context"
-	"math/rand/v2"
 	"time"
+
+	"gitlab.com/platform/bluegreen/internal/backoff"
 )
 
 // Retry is the retry policy for Slack calls: exponential backoff with
@@ -38,10 +39,10 @@ func (r Retry) withDefaults() Retry {
 		r.Max = defaultMax
 	}
 	if r.Sleep == nil {
-		r.Sleep = sleepCtx
+		r.Sleep = backoff.Sleep
 	}
 	if r.Jitter == nil {
-		r.Jitter = halfJitter
+		r.Jitter = backoff.HalfJitter
 	}
 	return r
 }
@@ -62,7 +63,7 @@ func (r Retry) do(ctx context.Context, method, secret string, fn func() error) e
 		}
 		wait := last.RetryAfter
 		if wait == 0 {
-			wait = r.Jitter(min(r.Base<<(attempt-1), r.Max))
+			wait = r.Jitter(backoff.Exponential(r.Base, r.Max, attempt))
 		}
 		if wait > r.Max || !fits(ctx, wait) {
 			return last
@@ -77,23 +78,4 @@ func (r Retry) do(ctx context.Context, method, secret string, fn func() error) e
 func fits(ctx context.Context, d time.Duration) bool {
 	dl, ok := ctx.Deadline()
 	return !ok || time.Until(dl) > d
-}
-
-func halfJitter(d time.Duration) time.Duration {
-	half := d / 2
-	if half <= 0 {
-		return d
-	}
-	return half + rand.N(half+1) // #nosec G404 -- jitter needs no crypto
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

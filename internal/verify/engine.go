@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"gitlab.com/platform/bluegreen/internal/backoff"
+
 	"gitlab.com/platform/bluegreen/internal/outcome"
 	"gitlab.com/platform/bluegreen/internal/plan"
 	"gitlab.com/platform/bluegreen/internal/prom"
@@ -519,14 +521,7 @@ func (s *Stage) wait(ctx context.Context, d time.Duration) error {
 	if s.Wait != nil {
 		return s.Wait(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return backoff.Sleep(ctx, d)
 }
 
 // oneLine folds a multi-line query onto one line, for logs and tables.
