@@ -198,18 +198,7 @@ func (s *Stage) rollbackDirect(ctx context.Context, p *plan.Plan, start time.Tim
 }
 
 func (s *Stage) abortRollout(ctx context.Context, p *plan.Plan, start time.Time) error {
-	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
-	defer cancel()
-	t := s.Clock()
-	err := s.Rollouts.Abort(ctx, p.Namespace, p.Workload.Name, func(state string) {
-		fmt.Fprintf(s.Out, "  rollout %s: %s [%s]\n", p.Workload.Name, state, s.Clock().Sub(t).Round(100*time.Millisecond))
-	})
-	if err != nil {
-		return err
-	}
-	s.record(p, RollbackStage, start, &plan.Traffic{Live: p.LiveColor, Previous: p.TargetColor, Mode: "rollout", SwitchedAt: s.Clock().UTC()}, "Rollout aborted")
-	fmt.Fprintf(s.Out, "rollback done in %s: Rollout %s aborted\n", s.Clock().Sub(start).Round(time.Millisecond), p.Workload.Name)
-	return nil
+	return s.driveRollout(ctx, p, start, RollbackStage, "aborted", s.Rollouts.Abort, p.LiveColor, p.TargetColor)
 }
 
 func truncate(s string, n int) string {
