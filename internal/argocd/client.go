@@ -106,6 +106,16 @@ func (c *Client) Close() error {
 // returns nil.
 func (c *Client) Sync(ctx context.Context, app, revision string) error {
 	req := &application.ApplicationSyncRequest{Name: &app, Revision: &revision, Prune: &c.opts.Prune}
+	if err := c.sync(ctx, app, revision, req); err != nil {
+		return fmt.Errorf("argocd sync %q at %s: %w", app, revision, err)
+	}
+	return nil
+}
+
+// sync sends req. A FailedPrecondition because an operation at revision is
+// already pending or running (a retried call whose first try went through)
+// counts as success.
+func (c *Client) sync(ctx context.Context, app, revision string, req *application.ApplicationSyncRequest) error {
 	err := c.call(ctx, func(ctx context.Context, apps application.ApplicationServiceClient) error {
 		_, err := apps.Sync(ctx, req)
 		return err
@@ -116,10 +126,7 @@ func (c *Client) Sync(ctx context.Context, app, revision string) error {
 			return nil
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("argocd sync %q at %s: %w", app, revision, err)
-	}
-	return nil
+	return err
 }
 
 // Get returns app's current state. Per-resource health comes from the

@@ -6,8 +6,6 @@ import (
 
 	"github.com/argoproj/argo-cd/v3/pkg/apiclient/application"
 	"github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // Policy is an Application's automated-sync stance.
@@ -84,17 +82,7 @@ func (c *Client) SyncOnly(ctx context.Context, app, revision string, resources [
 	for _, r := range resources {
 		req.Resources = append(req.Resources, &v1alpha1.SyncOperationResource{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name})
 	}
-	err := c.call(ctx, func(ctx context.Context, apps application.ApplicationServiceClient) error {
-		_, err := apps.Sync(ctx, req)
-		return err
-	})
-	if status.Code(err) == codes.FailedPrecondition {
-		if st, gerr := c.Get(ctx, app); gerr == nil && st.Operation != nil && st.Operation.Revision == revision &&
-			(st.Operation.Pending || st.Operation.Phase == PhaseRunning) {
-			return nil
-		}
-	}
-	if err != nil {
+	if err := c.sync(ctx, app, revision, req); err != nil {
 		return fmt.Errorf("argocd sync %q at %s (%d resources): %w", app, revision, len(resources), err)
 	}
 	return nil
