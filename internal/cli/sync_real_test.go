@@ -163,15 +163,7 @@ func TestSyncReal_AnotherAppsCommitDuringTheWaitIsNoTimeout(t *testing.T) {
 func TestSyncReal_InvalidManifestFailsWithTheReason(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	dir := t.TempDir()
-	data, err := os.ReadFile(filepath.Join(shopManifests(t), "app.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad := strings.Replace(string(data), "port: 80", "port: 99999", 1)
-	if err := os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(bad), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := editedShop(t, "port: 80", "port: 99999")
 	code, out, errOut := w.release(dir, "registry.example.com/shop:1", nil)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
@@ -184,16 +176,8 @@ func TestSyncReal_InvalidManifestFailsWithTheReason(t *testing.T) {
 func TestSyncReal_StuckRolloutTimesOutWithExit3(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	dir := t.TempDir()
-	data, err := os.ReadFile(filepath.Join(shopManifests(t), "app.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	// No node has this label, so the pods stay Pending and the rollout never ends.
-	stuck := strings.Replace(string(data), "      containers:", "      nodeSelector:\n        bluegreen.dev/test: no-such-node\n      containers:", 1)
-	if err := os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(stuck), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := editedShop(t, "      containers:", "      nodeSelector:\n        bluegreen.dev/test: no-such-node\n      containers:")
 	start := time.Now()
 	code, out, errOut := w.release(dir, "registry.example.com/shop:1", map[string]string{"BG_TIMEOUT": "8s"})
 	if code != 3 {
@@ -267,6 +251,25 @@ func TestSyncReal_DryRunShowsFilesAndLiveDiffAndChangesNothing(t *testing.T) {
 	if _, err := w.cluster.Client().AppsV1().Deployments(w.ns).Get(context.Background(), "shop-green", metav1.GetOptions{}); err == nil {
 		t.Error("the dry run created shop-green")
 	}
+}
+
+// editedShop writes the shop app with its first old replaced by new into a
+// temp folder, and returns the folder.
+func editedShop(t *testing.T, old, new string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(shopManifests(t), "app.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(data), old, new, 1)
+	if edited == string(data) {
+		t.Fatalf("app.yaml has no %q", old)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 func assertPreviewOnly(t *testing.T, w *world, svc string, c plan.Color) {
