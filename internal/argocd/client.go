@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"sync"
 	"time"
 
@@ -44,6 +45,9 @@ type Options struct {
 	// Retry is the backoff for transient failures; zero means 500ms doubling
 	// with 20% jitter, capped at 10s, 6 tries.
 	Retry wait.Backoff
+	// Busy, if not nil, hears each state of an operation at another
+	// revision that Sync waits for before it can start its own.
+	Busy func(app string, st Status)
 }
 
 // DefaultRetry is the backoff used when Options.Retry is zero.
@@ -102,8 +106,12 @@ func (c *Client) Close() error {
 }
 
 // Sync starts a sync of app at revision. When an operation at that revision
-// is already running (a retried call whose first try went through), it
-// returns nil.
+// is already pending or running (a retried call whose first try went
+// through, or a job re-run after its first run was killed), it returns nil:
+// that operation is the one to wait for. When an operation at another
+// revision is running, Sync waits until it ends (reporting to
+// Options.Busy) and then starts its own, so a sync never fails because
+// someone else's was in flight; ctx bounds that wait.
 func (c *Client) Sync(ctx context.Context, app, revision string) error {
 	req := &application.ApplicationSyncRequest{Name: &app, Revision: &revision, Prune: &c.opts.Prune}
 	if err := c.sync(ctx, app, revision, req); err != nil {
@@ -112,21 +120,57 @@ func (c *Client) Sync(ctx context.Context, app, revision string) error {
 	return nil
 }
 
-// sync sends req. A FailedPrecondition because an operation at revision is
-// already pending or running (a retried call whose first try went through)
-// counts as success.
+// sync sends req, and handles Argo CD's refusal to start an operation while
+// another one is in flight (FailedPrecondition): see Sync.
 func (c *Client) sync(ctx context.Context, app, revision string, req *application.ApplicationSyncRequest) error {
-	err := c.call(ctx, func(ctx context.Context, apps application.ApplicationServiceClient) error {
-		_, err := apps.Sync(ctx, req)
-		return err
-	})
-	if status.Code(err) == codes.FailedPrecondition {
-		if st, gerr := c.Get(ctx, app); gerr == nil && st.Operation != nil && st.Operation.Revision == revision &&
-			(st.Operation.Pending || st.Operation.Phase == PhaseRunning) {
+	idle := 0 // refusals after which no operation was found in flight
+	for {
+		err := c.call(ctx, func(ctx context.Context, apps application.ApplicationServiceClient) error {
+			_, err := apps.Sync(ctx, req)
+			return err
+		})
+		if status.Code(err) != codes.FailedPrecondition {
+			return err
+		}
+		st, gerr := c.Get(ctx, app)
+		if gerr != nil {
+			return err
+		}
+		if !st.operating() {
+			// The operation ended between the refusal and the read, or
+			// the refusal had another cause: try again, a few times.
+			if idle++; idle > 3 {
+				return err
+			}
+			continue
+		}
+		if st.Operation.Revision == revision {
 			return nil
 		}
+		if werr := c.waitIdle(ctx, app, st); werr != nil {
+			return fmt.Errorf("%w; waited for it: %w", err, werr)
+		}
 	}
-	return err
+}
+
+// waitIdle polls app until no operation is pending or running, reporting
+// each change of state to Options.Busy.
+func (c *Client) waitIdle(ctx context.Context, app string, st Status) error {
+	last := st
+	if c.opts.Busy != nil {
+		c.opts.Busy(app, st)
+	}
+	return wait.PollUntilContextCancel(ctx, c.opts.PollInterval, false, func(ctx context.Context) (bool, error) {
+		st, err := c.Get(ctx, app)
+		if err != nil {
+			return false, err
+		}
+		if c.opts.Busy != nil && st.operating() && !reflect.DeepEqual(st, last) {
+			c.opts.Busy(app, st)
+		}
+		last = st
+		return !st.operating(), nil
+	})
 }
 
 // Get returns app's current state. Per-resource health comes from the

@@ -106,7 +106,7 @@ func runDrift(ctx context.Context, env *Env, log *slog.Logger, cfg *config.Drift
 		stage.Announcer = newDriftAnnouncer(cfg)
 	}
 	if cfg.ArgoCD.Server != "" {
-		argo, err := newArgoCD(ctx, cfg.ArgoCD)
+		argo, err := newArgoCD(ctx, cfg.ArgoCD, env.Stdout)
 		if err != nil {
 			stage.ArgoCD = driftArgoDown{err}
 		} else {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -95,7 +96,7 @@ func runSwitch(ctx context.Context, env *Env, log *slog.Logger, cfg *config.Swit
 			return outcome.Usagef("%w", err)
 		}
 		stage.Repo = gl
-		argo, err := reachArgoCD(ctx, cfg.ArgoCD, stageName == traffic.RollbackStage)
+		argo, err := reachArgoCD(ctx, cfg.ArgoCD, stageName == traffic.RollbackStage, env.Stdout)
 		if err != nil && stageName == traffic.PromoteStage {
 			return finish(ctx, env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, stageName, start, err)
 		}
@@ -130,7 +131,7 @@ func holder(ci config.CI, p *plan.Plan) string {
 // address with a short TCP dial, because the Argo CD client spends seconds
 // retrying an unreachable server, and a rollback must not wait for that
 // before taking the fast path.
-func reachArgoCD(ctx context.Context, a config.ArgoCD, quick bool) (*argoAdapter, error) {
+func reachArgoCD(ctx context.Context, a config.ArgoCD, quick bool, out io.Writer) (*argoAdapter, error) {
 	if quick {
 		d := net.Dialer{Timeout: time.Second}
 		conn, err := d.DialContext(ctx, "tcp", a.Server)
@@ -139,7 +140,7 @@ func reachArgoCD(ctx context.Context, a config.ArgoCD, quick bool) (*argoAdapter
 		}
 		conn.Close()
 	}
-	return newArgoCD(ctx, a)
+	return newArgoCD(ctx, a, out)
 }
 
 // unreachableArgo stands in for an Argo CD that could not be dialled.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -71,7 +72,7 @@ api scope and the Developer role; BG_ARGOCD_TOKEN, an Argo CD account token with
 				return stage.DryRun(ctx, p, differ)
 			}
 			start := env.Now()
-			argo, err := newArgoCD(ctx, cfg.ArgoCD)
+			argo, err := newArgoCD(ctx, cfg.ArgoCD, env.Stdout)
 			if err != nil {
 				return finish(ctx, env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, "sync", start, err)
 			}
@@ -112,10 +113,17 @@ type argoAdapter struct {
 	c *argocd.Client
 }
 
-func newArgoCD(ctx context.Context, a config.ArgoCD) (*argoAdapter, error) {
+// newArgoCD connects to Argo CD. A sync that must first wait for another
+// operation on the app says so on out.
+func newArgoCD(ctx context.Context, a config.ArgoCD, out io.Writer) (*argoAdapter, error) {
+	start := time.Now()
 	c, err := argocd.New(ctx, argocd.Options{
 		Addr: a.Server, Token: a.Token.Reveal(), PlainText: a.PlainText, Insecure: a.Insecure, GRPCWeb: a.GRPCWeb,
 		PollInterval: 500 * time.Millisecond,
+		Busy: func(app string, st argocd.Status) {
+			fmt.Fprintf(out, "  argocd %s: another operation is in flight, waiting for it to end: %s [%s]\n",
+				app, st, time.Since(start).Round(100*time.Millisecond))
+		},
 	})
 	if err != nil {
 		return nil, argoKind(err)

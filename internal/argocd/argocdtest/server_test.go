@@ -3,6 +3,7 @@ package argocdtest_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -29,7 +30,10 @@ func TestServer_RefusesAnotherSyncWhileOneRuns(t *testing.T) {
 	if err := c.Sync(ctx, "checkout", "aaa"); err != nil {
 		t.Errorf("repeated sync at the running revision: %v, want nil", err)
 	}
-	err = c.Sync(ctx, "checkout", "bbb")
+	// The client waits for the running sync; let it give up first.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	err = c.Sync(short, "checkout", "bbb")
 	if status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("sync at another revision while one runs: %v, want FailedPrecondition", err)
 	}
