@@ -12,16 +12,20 @@ import (
 // run's result and, for every check, the query as sent, the values, the
 // limit and the window. A re-run replaces it; the ledger keeps every run.
 type Verification struct {
-	Result     string        `json:"result"` // pass, fail, inconclusive; error when Prometheus failed or a query was rejected
-	Reason     string        `json:"reason"`
-	Target     Color         `json:"target"`
-	Live       Color         `json:"live"`
-	Prometheus string        `json:"prometheus"` // the server, without credentials
-	Since      time.Time     `json:"since"`      // the start of the observation window
-	DecidedAt  *time.Time    `json:"decidedAt,omitempty"`
-	Started    time.Time     `json:"started"`
-	Finished   time.Time     `json:"finished"`
-	Checks     []CheckResult `json:"checks"`
+	Result     string     `json:"result"` // pass, fail, inconclusive; error when Prometheus failed or a query was rejected
+	Reason     string     `json:"reason"`
+	Target     Color      `json:"target"`
+	Live       Color      `json:"live"`
+	Prometheus string     `json:"prometheus"` // the server, without credentials
+	Since      time.Time  `json:"since"`      // the start of the observation window
+	DecidedAt  *time.Time `json:"decidedAt,omitempty"`
+	// Score is the share of the weighted checks' weight that passed, and
+	// PassScore the share needed; both absent when no check has a weight.
+	Score     *Number       `json:"score,omitempty"`
+	PassScore float64       `json:"passScore,omitempty"`
+	Started   time.Time     `json:"started"`
+	Finished  time.Time     `json:"finished"`
+	Checks    []CheckResult `json:"checks"`
 }
 
 // CheckResult is one check's verdict and the numbers behind it.
@@ -29,6 +33,7 @@ type CheckResult struct {
 	Name      string          `json:"name"`
 	Verdict   string          `json:"verdict"` // pass, fail, inconclusive, undecided, skipped
 	Critical  bool            `json:"critical"`
+	Weight    float64         `json:"weight,omitempty"`
 	Reason    string          `json:"reason"`
 	Query     string          `json:"query"`               // as sent for the target colour, over the observed span
 	LiveQuery string          `json:"liveQuery,omitempty"` // as sent for the live colour

@@ -31,6 +31,9 @@ const (
 type Checks struct {
 	Path   string
 	Checks []*Check
+	// PassScore is the share (0–1] of the weighted checks' total weight
+	// that must pass; 0 when no check has a weight.
+	PassScore float64
 }
 
 // Check is one PromQL check.
@@ -42,7 +45,10 @@ type Check struct {
 	Window   time.Duration
 	Interval time.Duration
 	NoData   Verdict // Fail or Inconclusive: what a check without enough data ends as
-	Critical bool    // false: its verdict is reported but does not decide the run
+	Critical bool    // true: its failure fails the run
+	// Weight > 0 makes the check count toward the run's score with this
+	// weight (see score.go). A check with neither is only reported.
+	Weight float64
 
 	tmpl      *template.Template
 	usesRange bool // the query uses {{.Window}}, so the engine can widen it to a whole span
@@ -97,10 +103,11 @@ func promDuration(d time.Duration) string { return model.Duration(d).String() }
 
 // The file as written. Fields are decoded strictly: an unknown field is an error.
 type rawFile struct {
-	Window   string            `json:"window"`
-	Interval string            `json:"interval"`
-	NoData   string            `json:"no-data"`
-	Checks   []json.RawMessage `json:"checks"`
+	Window    string            `json:"window"`
+	Interval  string            `json:"interval"`
+	NoData    string            `json:"no-data"`
+	PassScore json.RawMessage   `json:"pass-score"`
+	Checks    []json.RawMessage `json:"checks"`
 }
 
 type rawCheck struct {
@@ -113,6 +120,7 @@ type rawCheck struct {
 	Interval string      `json:"interval"`
 	NoData   string      `json:"no-data"`
 	Critical *bool       `json:"critical"`
+	Weight   *float64    `json:"weight"`
 }
 
 type rawCompare struct {
@@ -165,6 +173,7 @@ func ParseChecks(path string, data []byte) (*Checks, error) {
 		seen[c.Name] = true
 		cs.Checks = append(cs.Checks, c)
 	}
+	cs.PassScore = p.passScore(raw.PassScore, cs.Checks)
 	if err := p.err(); err != nil {
 		return nil, err
 	}
@@ -187,7 +196,19 @@ func (p *problems) check(i int, data json.RawMessage, defWindow, defInterval tim
 		p.add(label, "", "%v", jsonError(err))
 		return nil
 	}
-	c := &Check{Name: rc.Name, Query: rc.Query, Max: rc.Max, Min: rc.Min, Critical: rc.Critical == nil || *rc.Critical}
+	// A check is critical unless it says otherwise or has a weight.
+	critical := rc.Weight == nil
+	if rc.Critical != nil {
+		critical = *rc.Critical
+	}
+	c := &Check{Name: rc.Name, Query: rc.Query, Max: rc.Max, Min: rc.Min, Critical: critical}
+	if rc.Weight != nil {
+		if w := *rc.Weight; w <= 0 || math.IsInf(w, 0) || math.IsNaN(w) {
+			p.add(label, "weight", "%g: want a number > 0", w)
+		} else {
+			c.Weight = w
+		}
+	}
 	if !checkName.MatchString(rc.Name) {
 		if rc.Name == "" {
 			p.add(label, "name", "required")

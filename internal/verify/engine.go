@@ -80,7 +80,7 @@ func (s *Stage) Verify(ctx context.Context, t Target) (*Report, error) {
 	if rule == (Rule{}) {
 		rule = DefaultRule
 	}
-	rep := &Report{Target: t, Since: s.Since.UTC(), Source: s.Source, Started: s.Now().UTC()}
+	rep := &Report{Target: t, Since: s.Since.UTC(), Source: s.Source, Started: s.Now().UTC(), PassScore: s.Checks.PassScore}
 	runs, err := s.plan(t)
 	if err != nil {
 		return nil, err
@@ -187,7 +187,7 @@ func (s *Stage) evaluate(ctx context.Context, t Target, runs []*checkRun, rule R
 				return err
 			}
 		}
-		if stop, why := ended(runs); stop {
+		if stop, why := ended(runs, s.Checks.PassScore); stop {
 			for _, o := range runs {
 				if !o.decided {
 					if err := s.conclude(ctx, t, o, decision{Verdict: Undecided, Reason: why}, end); err != nil {
@@ -215,14 +215,15 @@ func nextRun(runs []*checkRun) *checkRun {
 }
 
 // ended reports whether the run's verdict is known before every check is:
-// a critical check that failed, or that can no longer pass.
-func ended(runs []*checkRun) (bool, string) {
+// a critical check that failed, or that can no longer pass, or weighted
+// checks that can no longer reach the pass-score.
+func ended(runs []*checkRun, passScore float64) (bool, string) {
 	for _, r := range runs {
 		if r.decided && r.check.Critical && (r.decision.Verdict == Fail || r.decision.Verdict == Inconclusive) {
 			return true, fmt.Sprintf("not decided: the run ended when %s was %s", r.check.Name, r.decision.Verdict)
 		}
 	}
-	return false, ""
+	return scoreLost(runs, passScore)
 }
 
 func (r *checkRun) decide(d decision, at time.Time) {

@@ -26,6 +26,10 @@ func (rep *Report) JUnit() ([]byte, error) {
 			{Name: "since", Value: rep.Since.UTC().Format(time.RFC3339)}, {Name: "prometheus", Value: rep.Source},
 		}},
 	}
+	if t := tallyOf(rep.Checks); t.total > 0 {
+		s.Properties.List = append(s.Properties.List, junit.Property{Name: "score", Value: percent(t.passed / t.total)},
+			junit.Property{Name: "pass-score", Value: percent(rep.PassScore)})
+	}
 	for _, c := range rep.Checks {
 		jc := junit.Case{Name: c.Check.Name, Classname: "bluegreen.verify." + rep.Target.App, Time: "0", SystemOut: c.systemOut()}
 		p := &junit.Problem{Type: string(c.Verdict), Message: c.message(rep), Body: c.Reason}

@@ -25,6 +25,9 @@ type Report struct {
 	// interval after which the verdict was known.
 	DecidedAt time.Time
 	Checks    []CheckReport
+	// PassScore is the checks file's pass-score; 0 when no check has a
+	// weight.
+	PassScore float64
 }
 
 // CheckReport is one check's outcome.
@@ -74,9 +77,10 @@ func (rep *Report) fill(runs []*checkRun, err error) {
 	rep.decide()
 }
 
-// decide sets the run's verdict from its critical checks: any failure
-// fails it; otherwise anything short of a pass makes it inconclusive; and a
-// pass needs at least one check that passed.
+// decide sets the run's verdict from its critical checks and the score of
+// its weighted checks: any critical failure, or a score that can no longer
+// reach the pass-score, fails it; otherwise anything short of a pass makes
+// it inconclusive; and a pass needs at least one check that passed.
 func (rep *Report) decide() {
 	var fails, others, passes []string
 	for _, c := range rep.Checks {
@@ -96,6 +100,18 @@ func (rep *Report) decide() {
 			others = append(others, fmt.Sprintf("%s %s", c.Check.Name, c.Verdict))
 		}
 	}
+	scored, score := scoreVerdict(rep.Checks, rep.PassScore)
+	switch scored {
+	case Fail:
+		fails = append(fails, score)
+		if at := scoreDecidedAt(rep.Checks, rep.PassScore); rep.DecidedAt.IsZero() || at.Before(rep.DecidedAt) {
+			rep.DecidedAt = at
+		}
+	case Inconclusive:
+		others = append(others, score)
+	case Pass:
+		passes = append(passes, score)
+	}
 	switch {
 	case len(fails) > 0:
 		rep.Verdict, rep.Reason = Fail, "failed: "+strings.Join(fails, ", ")
@@ -103,16 +119,19 @@ func (rep *Report) decide() {
 	case len(others) > 0:
 		rep.Verdict, rep.Reason = Inconclusive, "inconclusive: "+strings.Join(others, ", ")+"; nothing failed, but nothing may pass on missing evidence"
 	case len(passes) == 0:
-		rep.Verdict, rep.Reason = Inconclusive, "inconclusive: no critical check could be judged"
+		rep.Verdict, rep.Reason = Inconclusive, "inconclusive: no critical or weighted check could be judged"
 	default:
 		rep.Verdict, rep.Reason = Pass, "passed: "+strings.Join(passes, ", ")
 	}
 	for _, c := range rep.Checks {
-		if c.Check.Critical && c.DecidedAt.After(rep.DecidedAt) {
+		if c.Check.decides() && c.DecidedAt.After(rep.DecidedAt) {
 			rep.DecidedAt = c.DecidedAt
 		}
 	}
 }
+
+// decides reports whether the check takes part in the run's verdict.
+func (c *Check) decides() bool { return c.Critical || c.Weight > 0 }
 
 // Err is the run's outcome as an error for the exit code: nil for a pass,
 // outcome.Negative for a failure and for an inconclusive run.
@@ -130,7 +149,7 @@ func (rep *Report) detail(vs ...Verdict) string {
 	var parts []string
 	for _, c := range rep.Checks {
 		for _, v := range vs {
-			if c.Check.Critical && c.Verdict == v {
+			if c.Check.decides() && c.Verdict == v {
 				parts = append(parts, c.Check.Name+": "+c.Reason)
 			}
 		}
@@ -190,7 +209,12 @@ func (rep *Report) PrintTable(w io.Writer) {
 			live = c.Live.String()
 		}
 		verdict := string(c.Verdict)
-		if !c.Check.Critical {
+		switch {
+		case c.Check.Weight > 0 && c.Check.Critical:
+			verdict += fmt.Sprintf(" (critical, weight %s)", formatFloat(c.Check.Weight))
+		case c.Check.Weight > 0:
+			verdict += fmt.Sprintf(" (weight %s)", formatFloat(c.Check.Weight))
+		case !c.Check.Critical:
 			verdict += " (non-critical)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s of %s\t%d/%d, %d breached\t%s\n",
@@ -203,6 +227,10 @@ func (rep *Report) PrintTable(w io.Writer) {
 		for _, warn := range c.Warnings {
 			fmt.Fprintf(w, "  %s: Prometheus warning (not data): %s\n", c.Check.Name, warn)
 		}
+	}
+	if t := tallyOf(rep.Checks); t.total > 0 {
+		fmt.Fprintf(w, "score: %s passed, %s failed, %s not judged, of weight %s: %s, pass-score %s\n",
+			formatFloat(t.passed), formatFloat(t.failed), formatFloat(t.short), formatFloat(t.total), percent(t.passed/t.total), percent(rep.PassScore))
 	}
 	switch rep.Verdict {
 	case "":
@@ -227,9 +255,13 @@ func (rep *Report) Record() *plan.Verification {
 		at := rep.DecidedAt.UTC()
 		v.DecidedAt = &at
 	}
+	if t := tallyOf(rep.Checks); t.total > 0 {
+		score := plan.Number(t.passed / t.total)
+		v.Score, v.PassScore = &score, rep.PassScore
+	}
 	for _, c := range rep.Checks {
 		cr := plan.CheckResult{
-			Name: c.Check.Name, Verdict: string(c.Verdict), Critical: c.Check.Critical, Reason: c.Reason,
+			Name: c.Check.Name, Verdict: string(c.Verdict), Critical: c.Check.Critical, Weight: c.Check.Weight, Reason: c.Reason,
 			Query: c.Query, LiveQuery: c.LiveQuery, Target: number(c.Target), Threshold: c.Threshold,
 			Window: c.Check.Window.String(), Interval: c.Check.Interval.String(), Observed: c.Observed.String(),
 			Samples: c.Samples, Intervals: c.Check.Intervals(), Breaches: c.Breaches, Warnings: c.Warnings,
