@@ -49,6 +49,13 @@ func promoted(t *testing.T, manifests string) *world {
 	t.Helper()
 	w := driftWorld(t)
 	for i, image := range []string{"registry.example.com/shop:1", "registry.example.com/shop:2"} {
+		if i > 0 {
+			// Kubernetes stamps objects to the second: two colours rolled
+			// out in the same second cannot be ordered, and drift then
+			// names no newest colour. Releases are never that close
+			// outside tests; keep these a second apart too.
+			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+		}
 		if code, out, errOut := w.release(manifests, image, map[string]string{"CI_PIPELINE_ID": "10", "CI_PROJECT_PATH": "shop/web"}); code != 0 {
 			t.Fatalf("release %d: exit %d\n%s\n%s", i+1, code, out, errOut)
 		}
@@ -415,9 +422,14 @@ func TestDriftReal_BrokenInvariantsAreCaughtWithTheirSeverity(t *testing.T) {
 		}
 	})
 	t.Run("every app found by label", func(t *testing.T) {
-		code, out, r := w.drift(t, map[string]string{"BG_APP": ""})
+		// As the drift component runs it with app: "" and argocd-app: "",
+		// each app's Application comes from Argo CD's tracking annotation.
+		code, out, r := w.drift(t, map[string]string{"BG_APP": "", "BG_ARGOCD_APP": ""})
 		if code != 0 || len(r.Apps) != 1 || r.Apps[0].App != "shop" || r.Apps[0].Live != plan.Green {
 			t.Fatalf("exit %d, apps %+v\n%s", code, r.Apps, out)
+		}
+		if got := r.Apps[0].ArgoCDApp; got != w.app {
+			t.Errorf("Argo CD Application %q, want %q from the tracking annotation", got, w.app)
 		}
 	})
 }
