@@ -405,6 +405,9 @@ func TestTemplates_PipelineForwardsEveryInputToTheComponents(t *testing.T) {
 				continue
 			}
 			outer, _ := pipe.input(key)
+			if narrows(outer, in) {
+				continue
+			}
 			if outer.Type != in.Type || fmtValue(outer.Default) != fmtValue(in.Default) || outer.HasDefault != in.HasDefault || outer.Regex != in.Regex || len(outer.Options) != len(in.Options) {
 				t.Errorf("input %s: pipeline.yml says %s %v (regex %q), %s.yml %s %v (regex %q)", key, outer.Type, outer.Default, outer.Regex, name, in.Type, in.Default, in.Regex)
 			}
@@ -420,4 +423,16 @@ func TestTemplates_PipelineForwardsEveryInputToTheComponents(t *testing.T) {
 			t.Errorf("pipeline.yml does not include %s", name)
 		}
 	}
+}
+
+// narrows reports whether the pipeline requires an input that the
+// component makes optional (drift's app: one app in a pipeline, every app
+// of the namespace alone), with the component's regex the pipeline's made
+// optional, or none.
+func narrows(outer, in input) bool {
+	if outer.HasDefault || !in.HasDefault || fmtValue(in.Default) != "" || outer.Type != in.Type {
+		return false
+	}
+	core := strings.TrimSuffix(strings.TrimPrefix(outer.Regex, "^"), "$")
+	return in.Regex == "" || in.Regex == outer.Regex || in.Regex == "^("+core+")?$"
 }
