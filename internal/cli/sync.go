@@ -116,13 +116,15 @@ type argoAdapter struct {
 // newArgoCD connects to Argo CD. A sync that must first wait for another
 // operation on the app says so on out.
 func newArgoCD(ctx context.Context, a config.ArgoCD, out io.Writer) (*argoAdapter, error) {
-	start := time.Now()
 	c, err := argocd.New(ctx, argocd.Options{
 		Addr: a.Server, Token: a.Token.Reveal(), PlainText: a.PlainText, Insecure: a.Insecure, GRPCWeb: a.GRPCWeb,
 		PollInterval: 500 * time.Millisecond,
 		Busy: func(app string, st argocd.Status) {
-			fmt.Fprintf(out, "  argocd %s: another operation is in flight, waiting for it to end: %s [%s]\n",
-				app, st, time.Since(start).Round(100*time.Millisecond))
+			line := fmt.Sprintf("  argocd %s: another operation is in flight, waiting for it to end: %s", app, st)
+			if op := st.Operation; op != nil && !op.StartedAt.IsZero() {
+				line += fmt.Sprintf(" (running for %s)", time.Since(op.StartedAt).Round(time.Second))
+			}
+			fmt.Fprintln(out, line)
 		},
 	})
 	if err != nil {
