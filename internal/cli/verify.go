@@ -28,7 +28,10 @@ over each check's window, which starts when green's observation starts
 (--since; by default when sync finished, from plan.json). Intervals already in
 the past are judged at once from Prometheus's history; only future ones are
 waited for. A clear or rising breach fails at once; a pass needs the whole
-window; no data is never a pass. See internal/verify/README.md for the rule.
+window; no data is never a pass. A check is critical (its failure fails the
+run) or has a weight: weighted checks pass together when the weight that
+passed reaches the file's pass-score (default 75%). See internal/verify/README.md
+for the file and the rule.
 
 Writes a table to the job log, <out>/verify.junit.xml, the values into
 <out>/plan.json (when there is one), and BG_VERIFY_RESULT=pass|fail|inconclusive
