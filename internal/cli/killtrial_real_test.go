@@ -59,9 +59,10 @@ func consistent(ctx context.Context, w *world) (string, error) {
 	return c, nil
 }
 
-// TestSwitchReal_KilledAtRandomPointsConverges kills promote and rollback
-// with SIGKILL at random points, checks that traffic is never split or
-// lost, then re-runs them and checks they converge.
+// TestSwitchReal_KilledAtRandomPointsConverges kills sync, promote and
+// rollback with SIGKILL at random points, checks that traffic is never
+// split or lost (and that sync never moves it), then re-runs them and checks
+// they converge.
 func TestSwitchReal_KilledAtRandomPointsConverges(t *testing.T) {
 	t.Parallel()
 	w := greenSynced(t)
@@ -73,9 +74,19 @@ func TestSwitchReal_KilledAtRandomPointsConverges(t *testing.T) {
 	const cycles = 6
 	kills, inconsistent := 0, 0
 	for cycle := 0; cycle < cycles; cycle++ {
-		if cycle > 0 { // rollback retired green: bring it back up
-			if code, out, _ := runCLI(t, env, "sync"); code != 0 {
-				t.Fatalf("cycle %d: sync: exit %d\n%s", cycle, code, out)
+		if cycle > 0 { // rollback retired green: bring it back up, killing sync once on the way
+			delay := time.Duration(rng.IntN(2500)) * time.Millisecond
+			cmd, killed := startCLI(t, env, "sync")
+			time.Sleep(delay)
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			_ = cmd.Wait()
+			kills++
+			if c, err := consistent(ctx, w); err != nil || c != "blue" {
+				inconsistent++
+				t.Errorf("cycle %d: sync killed after %s: live %s, %v (sync must never move traffic)\n%s", cycle, delay, c, err, killed)
+			}
+			if code, out, errOut := runCLI(t, env, "sync"); code != 0 {
+				t.Fatalf("cycle %d: sync re-run after a kill at %s: exit %d\n%s\n%s\nkilled run:\n%s", cycle, delay, code, out, errOut, killed)
 			}
 		}
 		for _, step := range []struct{ mode, want string }{{"promote", "green"}, {"rollback", "blue"}} {
