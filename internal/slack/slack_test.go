@@ -3,7 +3,6 @@ package slack_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -174,9 +173,7 @@ func TestWebhook_ErrorsNeverShowTheURL(t *testing.T) {
 		t.Errorf("revoked webhook: err = %v, sleeps %s; want http_404, no retry", err, sl)
 	}
 
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	dead := "http://" + l.Addr().String() + "/services/T1/B1/deadwebhooksecret"
-	l.Close()
+	dead := "http://127.0.0.1:1/services/T1/B1/deadwebhooksecret" // nothing listens on port 1
 	err = slack.NewWebhook(config.Secret(dead), nil, retry(&sleeps{})).Post(context.Background(), message())
 	if slack.Code(err) != "unreachable" {
 		t.Errorf("dead webhook: err = %v, want unreachable", err)

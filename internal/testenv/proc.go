@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -118,9 +121,69 @@ func (p *proc) waitReady(ctx context.Context, interval time.Duration, check func
 	}
 }
 
-// freePorts returns n distinct free TCP ports on 127.0.0.1.
+// freePorts returns n distinct free TCP ports on 127.0.0.1 for servers
+// that are told their port and bind it later (seconds later, for Argo CD).
+// The ports come from outside the kernel's ephemeral range: a port picked
+// by listening on port 0 would be free for anyone else's port-0 listener
+// too (httptest, the GitLab fake) until the server binds it, and a test
+// once lost Argo CD's repo-server that way. Nothing here binds the
+// reserved range but freePorts, which hands each port out once per
+// process, from a random start (test binaries share the range when they
+// do not run in their own network namespace).
 func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
+	portMu.Lock()
+	defer portMu.Unlock()
+	lo, hi := reservedPorts()
+	if hi-lo < 2000 {
+		return ephemeralPorts(n) // the kernel leaves no room: the racy way
+	}
+	if portNext == 0 {
+		portNext = lo + rand.IntN((hi-lo)/2)
+	}
+	var ports []int
+	for tries := 0; len(ports) < n && tries < hi-lo; tries++ {
+		p := portNext
+		if portNext++; portNext >= hi {
+			portNext = lo
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			continue // taken: by another test binary, or a system service
+		}
+		l.Close()
+		ports = append(ports, p)
+	}
+	if len(ports) < n {
+		return nil, fmt.Errorf("free port: none left in %d-%d", lo, hi)
+	}
+	return ports, nil
+}
+
+var (
+	portMu   sync.Mutex
+	portNext int
+)
+
+// reservedPorts is a range of at least 2000 ports outside the kernel's
+// ephemeral range (net.ipv4.ip_local_port_range), below it if there is
+// room, else above it.
+func reservedPorts() (lo, hi int) {
+	low, high := 32768, 60999
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		var l, h int
+		if _, err := fmt.Sscan(string(b), &l, &h); err == nil && l > 0 && h >= l {
+			low, high = l, h
+		}
+	}
+	if low-10000 >= 2000 {
+		return 10000, low
+	}
+	return high + 1, 65536
+}
+
+// ephemeralPorts picks n ports by listening on port 0.
+func ephemeralPorts(n int) ([]int, error) {
+	var ports []int
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
