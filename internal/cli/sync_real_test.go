@@ -212,7 +212,9 @@ func TestSyncReal_PreflightCatchesAPreviewThatReachesBlue(t *testing.T) {
 	if _, err := w.cluster.Client().DiscoveryV1().EndpointSlices(w.ns).Create(context.Background(), slice, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := w.release(shopManifests(t), "registry.example.com/shop:2", map[string]string{"BG_TIMEOUT": "10s"})
+	// The proof waits out the deadline before it calls the stray slice a
+	// fact; the deadline also leaves a loaded machine's Argo CD room to sync.
+	code, out, errOut := w.release(shopManifests(t), "registry.example.com/shop:2", map[string]string{"BG_TIMEOUT": "15s"})
 	if code != 1 || !strings.Contains(errOut, "Service reaches pods of another colour") || !strings.Contains(errOut, pods.Items[0].Name) {
 		t.Fatalf("exit %d, want 1 naming the blue pod\n%s\n%s", code, out, errOut)
 	}
