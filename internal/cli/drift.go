@@ -42,7 +42,9 @@ be reached.
 Tokens: BG_GITLAB_TOKEN reads the GitOps project (read_api) and keeps the issue
 (api, Reporter, in BG_DRIFT_ISSUES_PROJECT, default this project); --fix commits
 (Developer on the GitOps project). BG_ARGOCD_TOKEN: applications get (and sync
-for --fix). The Kubernetes identity needs the Role in templates/kubernetes/rbac.yaml.`,
+for --fix). The Kubernetes identity needs the Role in templates/kubernetes/rbac.yaml,
+and, to compare the cluster-scoped objects in git, the optional ClusterRole in
+templates/kubernetes/rbac-cluster.yaml.`,
 		newConfig: func() validator { return &config.Drift{} },
 		run: func(ctx context.Context, env *Env, log *slog.Logger, c any) error {
 			return runDrift(ctx, env, log, c.(*config.Drift))

@@ -151,6 +151,7 @@ func (s *Stage) check(ctx context.Context) (*pass, error) {
 	if p.gitErr == nil {
 		p.git = readGit(ctx, s.Repo, s.Project, p.head, folders)
 		snap.add(ctx, s.Live, gitKinds(p.git))
+		snap.addCluster(ctx, s.Live, gitObjects(p.git))
 	} else {
 		p.gitErr = outcome.As(outcome.External, fmt.Errorf("gitops %s@%s: %w", s.Project, s.Branch, p.gitErr))
 	}

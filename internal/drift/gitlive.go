@@ -70,6 +70,8 @@ func compareObject(s *snapshot, a *appLive, g *gitApp, obj *unstructured.Unstruc
 	switch {
 	case errors.Is(err, ErrClusterScoped):
 		return []Finding{{Severity: Benign, Class: "not-checked", Object: ref, Message: "cluster-scoped: not checked (drift reads only the namespace)"}}, objVerdict{Benign, "not checked"}, nil
+	case errors.Is(err, ErrNoClusterAccess):
+		return []Finding{{Severity: Benign, Class: "not-checked", Object: ref, Message: "cluster-scoped: not checked, " + ErrNoClusterAccess.Error()}}, objVerdict{Benign, "not checked"}, nil
 	case errors.Is(err, ErrUnknownKind):
 		return []Finding{{Severity: Dangerous, Class: "missing", Object: ref, Message: "in git, but the cluster does not serve " + gvk.GroupVersion().String() + " " + gvk.Kind}}, objVerdict{Dangerous, "missing"}, nil
 	case err != nil:

@@ -175,6 +175,17 @@ func gitKinds(apps map[string]*gitApp) []schema.GroupVersionKind {
 	return out
 }
 
+// gitObjects is every object in the apps' folders.
+func gitObjects(apps map[string]*gitApp) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, g := range apps {
+		for _, o := range g.objects() {
+			out = append(out, o.obj)
+		}
+	}
+	return out
+}
+
 func short(sha string) string {
 	if len(sha) > 8 {
 		return sha[:8]

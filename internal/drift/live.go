@@ -28,10 +28,21 @@ type Live interface {
 	List(ctx context.Context, ns string, gvk schema.GroupVersionKind) ([]*unstructured.Unstructured, error)
 }
 
-// Errors of Live.List that concern the kind, not the cluster.
+// ClusterReader reads one cluster-scoped object by name: nil when there is
+// none. A Live that is also a ClusterReader lets drift compare the
+// cluster-scoped objects in git (ClusterRoles and the like); without it, or
+// without the permission (ErrNoClusterAccess), they are reported as not
+// checked.
+type ClusterReader interface {
+	GetCluster(ctx context.Context, gvk schema.GroupVersionKind, name string) (*unstructured.Unstructured, error)
+}
+
+// Errors of Live.List and ClusterReader.GetCluster that concern the kind,
+// not the cluster.
 var (
-	ErrUnknownKind   = errors.New("the cluster does not serve this kind")
-	ErrClusterScoped = errors.New("a cluster-scoped kind; drift reads only the app's namespace")
+	ErrUnknownKind     = errors.New("the cluster does not serve this kind")
+	ErrClusterScoped   = errors.New("a cluster-scoped kind; drift reads only the app's namespace")
+	ErrNoClusterAccess = errors.New("no permission to read it: bind the ClusterRole in templates/kubernetes/rbac-cluster.yaml")
 )
 
 // Kube is Live over client-go: one List per kind (paged), through the
@@ -91,6 +102,30 @@ func (k Kube) List(ctx context.Context, ns string, gvk schema.GroupVersionKind) 
 	}
 }
 
+// GetCluster implements ClusterReader.
+func (k Kube) GetCluster(ctx context.Context, gvk schema.GroupVersionKind, name string) (*unstructured.Unstructured, error) {
+	m, err := k.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		return nil, fmt.Errorf("%s: %w", gvk, ErrUnknownKind)
+	}
+	if err != nil {
+		return nil, outcome.Externalf("discover %s: %w", gvk, err)
+	}
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		return nil, fmt.Errorf("%s is namespaced", gvk.Kind)
+	}
+	u, err := k.Dynamic.Resource(m.Resource).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case apierrors.IsForbidden(err):
+		return nil, fmt.Errorf("%s %s: %w", gvk.Kind, name, ErrNoClusterAccess)
+	case err != nil:
+		return nil, outcome.Externalf("get %s %s: %w", m.Resource.Resource, name, err)
+	}
+	return u, nil
+}
+
 func metadataObject(gvk schema.GroupVersionKind, p *metav1.PartialObjectMetadata) (*unstructured.Unstructured, error) {
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&p.ObjectMeta)
 	if err != nil {
@@ -127,6 +162,11 @@ type snapshot struct {
 	lists map[schema.GroupVersionKind][]*unstructured.Unstructured
 	errs  map[schema.GroupVersionKind]error // kinds that could not be listed
 	index map[schema.GroupVersionKind]map[string]*unstructured.Unstructured
+
+	// cluster holds the cluster-scoped objects git names, by objKey: nil
+	// for one that does not exist; clusterErrs why one could not be read.
+	cluster     map[string]*unstructured.Unstructured
+	clusterErrs map[string]error
 
 	services    []corev1.Service
 	deployments []appsv1.Deployment
@@ -242,9 +282,53 @@ func (s *snapshot) typed() error {
 // kind could not be read.
 func (s *snapshot) get(gvk schema.GroupVersionKind, name string) (*unstructured.Unstructured, error) {
 	if err := s.errs[gvk]; err != nil {
+		if errors.Is(err, ErrClusterScoped) {
+			key := objKey(gvk.Group, gvk.Kind, name)
+			if u, ok := s.cluster[key]; ok {
+				return u, nil
+			}
+			if cerr, ok := s.clusterErrs[key]; ok {
+				return nil, cerr
+			}
+		}
 		return nil, err
 	}
 	return s.index[gvk][name], nil
+}
+
+// addCluster reads the cluster-scoped objects among objs, in parallel, when
+// live can (a ClusterReader); add must have listed their kinds first.
+func (s *snapshot) addCluster(ctx context.Context, live Live, objs []*unstructured.Unstructured) {
+	cr, ok := live.(ClusterReader)
+	if !ok {
+		return
+	}
+	var todo []*unstructured.Unstructured
+	seen := map[string]bool{}
+	for _, o := range objs {
+		gvk := o.GroupVersionKind()
+		key := objKey(gvk.Group, gvk.Kind, o.GetName())
+		if errors.Is(s.errs[gvk], ErrClusterScoped) && !seen[key] {
+			seen[key] = true
+			todo = append(todo, o)
+		}
+	}
+	if s.cluster == nil {
+		s.cluster, s.clusterErrs = map[string]*unstructured.Unstructured{}, map[string]error{}
+	}
+	var mu sync.Mutex
+	parallel(len(todo), 8, func(i int) {
+		gvk := todo[i].GroupVersionKind()
+		u, err := cr.GetCluster(ctx, gvk, todo[i].GetName())
+		key := objKey(gvk.Group, gvk.Kind, todo[i].GetName())
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			s.clusterErrs[key] = err
+			return
+		}
+		s.cluster[key] = u
+	})
 }
 
 // parallel runs fn(0..n-1) on at most width goroutines and waits.

@@ -92,7 +92,7 @@ func (c *Cluster) ServiceAccountConfig(ctx context.Context, ns, name string, rul
 	if err != nil {
 		return nil, fmt.Errorf("token for %s/%s: %w", ns, name, err)
 	}
-	if err := c.waitAllowed(ctx, ns, "system:serviceaccount:"+ns+":"+name, rules); err != nil {
+	if err := c.waitAllowed(ctx, ns, ns, name, rules); err != nil {
 		return nil, err
 	}
 	cfg := rest.AnonymousClientConfig(c.config)
@@ -100,9 +100,41 @@ func (c *Cluster) ServiceAccountConfig(ctx context.Context, ns, name string, rul
 	return cfg, nil
 }
 
-// waitAllowed waits until the RBAC authorizer's caches allow user the first
-// verb on the first resource of rules, so a test never races a new binding.
-func (c *Cluster) waitAllowed(ctx context.Context, ns, user string, rules []rbacv1.PolicyRule) error {
+// BindClusterRules grants ServiceAccount sa of namespace ns rules across
+// the cluster (a ClusterRole and a ClusterRoleBinding, deleted when tb
+// ends), and returns once RBAC allows the first rule.
+func (c *Cluster) BindClusterRules(tb testing.TB, ns, sa string, rules []rbacv1.PolicyRule) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	meta := metav1.ObjectMeta{Name: ns + "-" + sa}
+	rbac := c.client.RbacV1()
+	if _, err := rbac.ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: meta, Rules: rules}, metav1.CreateOptions{}); err != nil {
+		tb.Fatalf("clusterrole %s: %v", meta.Name, err)
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: meta,
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: meta.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: sa, Namespace: ns}},
+	}
+	if _, err := rbac.ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		tb.Fatalf("clusterrolebinding %s: %v", meta.Name, err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = rbac.ClusterRoleBindings().Delete(ctx, meta.Name, metav1.DeleteOptions{})
+		_ = rbac.ClusterRoles().Delete(ctx, meta.Name, metav1.DeleteOptions{})
+	})
+	if err := c.waitAllowed(ctx, ns, "", sa, rules); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// waitAllowed waits until the RBAC authorizer's caches allow ServiceAccount
+// sa of namespace saNS the first verb on the first resource of rules, in
+// namespace ns ("" for cluster-wide), so a test never races a new binding.
+func (c *Cluster) waitAllowed(ctx context.Context, saNS, ns, sa string, rules []rbacv1.PolicyRule) error {
 	if len(rules) == 0 || len(rules[0].Verbs) == 0 || len(rules[0].Resources) == 0 {
 		return nil
 	}
@@ -111,8 +143,9 @@ func (c *Cluster) waitAllowed(ctx context.Context, ns, user string, rules []rbac
 	if len(r.APIGroups) > 0 {
 		attrs.Group = r.APIGroups[0]
 	}
+	user := "system:serviceaccount:" + saNS + ":" + sa
 	review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-		User: user, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + ns}, ResourceAttributes: attrs,
+		User: user, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + saNS}, ResourceAttributes: attrs,
 	}}
 	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
 		res, err := c.client.AuthorizationV1().SubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})

@@ -1,6 +1,7 @@
-// Package kubernetes ships the Kubernetes RBAC manifest that bluegreen's jobs
-// need (rbac.yaml), embedded so that the tests run every stage with exactly
-// these permissions.
+// Package kubernetes ships the Kubernetes RBAC manifests that bluegreen's
+// jobs need (rbac.yaml, and the optional rbac-cluster.yaml for drift),
+// embedded so that the tests run every stage with exactly these
+// permissions.
 package kubernetes
 
 import _ "embed"
@@ -10,3 +11,9 @@ import _ "embed"
 //
 //go:embed rbac.yaml
 var RBAC []byte
+
+// RBACCluster is rbac-cluster.yaml: the optional ClusterRole that lets
+// drift read the cluster-scoped objects in git.
+//
+//go:embed rbac-cluster.yaml
+var RBACCluster []byte
