@@ -24,6 +24,45 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// Policy is the shape of the GitLab and Slack adapters' retry policies:
+// how many tries, the exponential backoff between them, and the sleep and
+// jitter tests replace. What is worth a retry stays each adapter's own.
+type Policy struct {
+	Attempts int           // tries per call, including the first
+	Base     time.Duration // first backoff, doubling
+	Max      time.Duration // longest single wait, a server's Retry-After included
+	// Sleep waits d or until ctx is done. Tests inject a recorder.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Jitter picks the wait in [d/2, d]; tests inject a fixed one.
+	Jitter func(d time.Duration) time.Duration
+}
+
+// Or fills p's unset fields: the numbers from def, Sleep and Jitter with
+// the real ones.
+func (p Policy) Or(def Policy) Policy {
+	if p.Attempts <= 0 {
+		p.Attempts = def.Attempts
+	}
+	if p.Base <= 0 {
+		p.Base = def.Base
+	}
+	if p.Max <= 0 {
+		p.Max = def.Max
+	}
+	if p.Sleep == nil {
+		p.Sleep = Sleep
+	}
+	if p.Jitter == nil {
+		p.Jitter = HalfJitter
+	}
+	return p
+}
+
+// Backoff is the jittered wait after the 1-based attempt.
+func (p Policy) Backoff(attempt int) time.Duration {
+	return p.Jitter(Exponential(p.Base, p.Max, attempt))
+}
+
 // Exponential is base·2^(attempt-1), for a 1-based attempt, capped at max.
 func Exponential(base, max time.Duration, attempt int) time.Duration {
 	d := base

@@ -18,43 +18,19 @@ import (
 // jitter, capped, honouring Retry-After (and GitLab's RateLimit-Reset) on 429
 // and 503. A server that asks for a longer wait than Max is not retried: the
 // error goes back to the caller at once.
+//
+// Unset fields default to 4 attempts, a 500 ms first backoff and 30 s at
+// most.
 type Retry struct {
-	Attempts int           // tries per call, including the first; default 4
-	Base     time.Duration // first backoff; default 500 ms, doubling
-	Max      time.Duration // longest single wait, Retry-After included; default 30 s
-	// Sleep waits d or until ctx is done. Tests inject a recorder.
-	Sleep func(ctx context.Context, d time.Duration) error
+	backoff.Policy
 	// Now reads the clock, for Retry-After dates and RateLimit-Reset.
 	Now func() time.Time
-	// Jitter picks the wait in [d/2, d]; tests inject a fixed one.
-	Jitter func(d time.Duration) time.Duration
 }
 
-// The defaults for a zero Retry.
-const (
-	defaultAttempts = 4
-	defaultBase     = 500 * time.Millisecond
-	defaultMax      = 30 * time.Second
-)
-
 func (r Retry) withDefaults() Retry {
-	if r.Attempts <= 0 {
-		r.Attempts = defaultAttempts
-	}
-	if r.Base <= 0 {
-		r.Base = defaultBase
-	}
-	if r.Max <= 0 {
-		r.Max = defaultMax
-	}
-	if r.Sleep == nil {
-		r.Sleep = backoff.Sleep
-	}
+	r.Policy = r.Policy.Or(backoff.Policy{Attempts: 4, Base: 500 * time.Millisecond, Max: 30 * time.Second})
 	if r.Now == nil {
 		r.Now = time.Now
-	}
-	if r.Jitter == nil {
-		r.Jitter = backoff.HalfJitter
 	}
 	return r
 }
@@ -90,7 +66,7 @@ func (r Retry) decide(attempt int, idempotent bool, resp *gl.Response, err error
 			return d, true
 		}
 	}
-	return r.Jitter(backoff.Exponential(r.Base, r.Max, attempt)), true
+	return r.Backoff(attempt), true
 }
 
 func (r Retry) sleep(ctx context.Context, d time.Duration) error { return r.Sleep(ctx, d) }

@@ -54,11 +54,7 @@ func (r Retry) backoff(n int, after time.Duration) time.Duration {
 	if after > 0 {
 		return min(after, r.Cap)
 	}
-	d := r.Base
-	for i := 0; i < n && d < r.Cap; i++ {
-		d *= 2
-	}
-	d = min(d, r.Cap)
+	d := backoff.Exponential(r.Base, r.Cap, n+1)
 	return d/2 + time.Duration(r.Jitter()*float64(d/2))
 }
 

@@ -11,40 +11,12 @@ import (
 // jitter for server errors and broken connections, and exactly the wait
 // Slack asks for on 429 (Retry-After). A wait longer than Max, or than the
 // context has left, is not taken: the error goes back at once, and the
-// caller tries again at its next opportunity.
-type Retry struct {
-	Attempts int           // tries per call, including the first; default 3
-	Base     time.Duration // first backoff; default 1 s, doubling
-	Max      time.Duration // longest single wait, Retry-After included; default 20 s
-	// Sleep waits d or until ctx is done. Tests inject a recorder.
-	Sleep func(ctx context.Context, d time.Duration) error
-	// Jitter picks the backoff in [d/2, d]; tests inject a fixed one.
-	Jitter func(d time.Duration) time.Duration
-}
-
-const (
-	defaultAttempts = 3
-	defaultBase     = time.Second
-	defaultMax      = 20 * time.Second
-)
+// caller tries again at its next opportunity. Unset fields default to 3
+// attempts, a 1 s first backoff and 20 s at most.
+type Retry backoff.Policy
 
 func (r Retry) withDefaults() Retry {
-	if r.Attempts <= 0 {
-		r.Attempts = defaultAttempts
-	}
-	if r.Base <= 0 {
-		r.Base = defaultBase
-	}
-	if r.Max <= 0 {
-		r.Max = defaultMax
-	}
-	if r.Sleep == nil {
-		r.Sleep = backoff.Sleep
-	}
-	if r.Jitter == nil {
-		r.Jitter = backoff.HalfJitter
-	}
-	return r
+	return Retry(backoff.Policy(r).Or(backoff.Policy{Attempts: 3, Base: time.Second, Max: 20 * time.Second}))
 }
 
 // do runs fn until it succeeds, fails for good, or runs out of attempts.
@@ -63,7 +35,7 @@ func (r Retry) do(ctx context.Context, method, secret string, fn func() error) e
 		}
 		wait := last.RetryAfter
 		if wait == 0 {
-			wait = r.Jitter(backoff.Exponential(r.Base, r.Max, attempt))
+			wait = backoff.Policy(r).Backoff(attempt)
 		}
 		if wait > r.Max || !fits(ctx, wait) {
 			return last
