@@ -58,12 +58,9 @@ var secretGVK = schema.GroupVersionKind{Version: "v1", Kind: "Secret"}
 
 // List implements Live.
 func (k Kube) List(ctx context.Context, ns string, gvk schema.GroupVersionKind) ([]*unstructured.Unstructured, error) {
-	m, err := k.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if meta.IsNoMatchError(err) {
-		return nil, fmt.Errorf("%s: %w", gvk, ErrUnknownKind)
-	}
+	m, err := k.mapping(gvk)
 	if err != nil {
-		return nil, outcome.Externalf("discover %s: %w", gvk, err)
+		return nil, err
 	}
 	if m.Scope.Name() != meta.RESTScopeNameNamespace {
 		return nil, fmt.Errorf("%s: %w", gvk.Kind, ErrClusterScoped)
@@ -104,12 +101,9 @@ func (k Kube) List(ctx context.Context, ns string, gvk schema.GroupVersionKind) 
 
 // GetCluster implements ClusterReader.
 func (k Kube) GetCluster(ctx context.Context, gvk schema.GroupVersionKind, name string) (*unstructured.Unstructured, error) {
-	m, err := k.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if meta.IsNoMatchError(err) {
-		return nil, fmt.Errorf("%s: %w", gvk, ErrUnknownKind)
-	}
+	m, err := k.mapping(gvk)
 	if err != nil {
-		return nil, outcome.Externalf("discover %s: %w", gvk, err)
+		return nil, err
 	}
 	if m.Scope.Name() == meta.RESTScopeNameNamespace {
 		return nil, fmt.Errorf("%s is namespaced", gvk.Kind)
@@ -124,6 +118,19 @@ func (k Kube) GetCluster(ctx context.Context, gvk schema.GroupVersionKind, name 
 		return nil, outcome.Externalf("get %s %s: %w", m.Resource.Resource, name, err)
 	}
 	return u, nil
+}
+
+// mapping finds gvk's resource: ErrUnknownKind when the cluster does not
+// serve it, an external error when discovery fails.
+func (k Kube) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	m, err := k.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		return nil, fmt.Errorf("%s: %w", gvk, ErrUnknownKind)
+	}
+	if err != nil {
+		return nil, outcome.Externalf("discover %s: %w", gvk, err)
+	}
+	return m, nil
 }
 
 func metadataObject(gvk schema.GroupVersionKind, p *metav1.PartialObjectMetadata) (*unstructured.Unstructured, error) {
