@@ -25,14 +25,8 @@ func shopWithClusterRole(t *testing.T, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	role := fmt.Sprintf("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: %s\nrules:\n  - apiGroups: [\"\"]\n    resources: [pods]\n    verbs: [get]\n", name)
-	for file, content := range map[string]string{"app.yaml": string(data), "clusterrole.yaml": role} {
-		if err := os.WriteFile(filepath.Join(dir, file), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return manifestsDir(t, map[string]string{"app.yaml": string(data), "clusterrole.yaml": role})
 }
 
 // shippedClusterRules are the rules of the optional ClusterRole in

@@ -267,9 +267,17 @@ func editedShop(t *testing.T, old, new string) string {
 	if edited == string(data) {
 		t.Fatalf("app.yaml has no %q", old)
 	}
+	return manifestsDir(t, map[string]string{"app.yaml": edited})
+}
+
+// manifestsDir writes files (name → content) into a new folder.
+func manifestsDir(t *testing.T, files map[string]string) string {
+	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(edited), 0o644); err != nil {
-		t.Fatal(err)
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dir
 }
