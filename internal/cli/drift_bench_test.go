@@ -36,7 +36,6 @@ func BenchmarkDrift100Apps(b *testing.B) {
 	repo.Commit(b, "init", map[string]string{"README.md": "gitops\n"})
 	srv := gitlabtest.New(b, gitlabtest.WithToken(gitlabToken))
 	srv.Repository("platform/gitops", repo.Dir())
-	srv.RepositoryFiles("platform/gitops", repo.Dir())
 	base, err := os.ReadFile(filepath.Join(shopManifests(b), "app.yaml"))
 	if err != nil {
 		b.Fatal(err)

@@ -34,13 +34,11 @@ import (
 // `bluegreen drift` catches each with the right severity. Jobs run as a
 // ServiceAccount bound only to the shipped Role.
 
-// driftWorld is a world whose GitLab fake also serves raw files (drift
-// reads the GitOps folder through them).
+// driftWorld is a world for drift (whose GitLab fake's repository serves
+// the raw files drift reads the GitOps folder through).
 func driftWorld(t *testing.T) *world {
 	t.Helper()
-	w := newWorld(t)
-	w.gitlab.RepositoryFiles("platform/gitops", w.repo.Dir())
-	return w
+	return newWorld(t)
 }
 
 // promoted is a drift world with green live (promoted through git) and

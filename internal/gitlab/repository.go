@@ -131,3 +131,21 @@ func short(sha string) string {
 	}
 	return sha
 }
+
+// LastCommit returns the newest commit reachable from ref that touched path
+// (a file or a folder), and false when none did.
+// GET /projects/:id/repository/commits?ref_name=&path=&per_page=1
+func (c *Client) LastCommit(ctx context.Context, project, ref, path string) (Commit, bool, error) {
+	what := fmt.Sprintf("history of %q at %s of project %s", path, short(ref), project)
+	opt := &gl.ListCommitsOptions{ListOptions: gl.ListOptions{PerPage: 1, Page: 1}, RefName: gl.Ptr(ref), Path: gl.Ptr(path)}
+	cms, err := call(ctx, c, what, true, func(opts ...gl.RequestOptionFunc) ([]*gl.Commit, *gl.Response, error) {
+		return c.api.Commits.ListCommits(project, opt, opts...)
+	})
+	if err != nil {
+		return Commit{}, false, err
+	}
+	if len(cms) == 0 {
+		return Commit{}, false, nil
+	}
+	return Commit{SHA: cms[0].ID, Parents: cms[0].ParentIDs, WebURL: cms[0].WebURL}, true, nil
+}

@@ -228,10 +228,9 @@ func (w *World) Scheduled(ctx context.Context) *Run {
 	w.runs++
 	w.last = []string{"CI_PIPELINE_SOURCE=schedule", fmt.Sprintf("CI_PIPELINE_ID=%d", 7000+w.runs)}
 	if !w.scheduled {
-		// drift reads git as raw files, and keeps the environment's issue
-		// in the app's project (a clean run only looks for it).
+		// drift keeps the environment's issue in the app's project (a
+		// clean run only looks for it).
 		w.scheduled = true
-		w.GitLab.RepositoryFiles(GitOpsProject, w.GitOps.Dir())
 		w.GitLab.Issues(ProjectID)
 	}
 	return w.run(ctx)

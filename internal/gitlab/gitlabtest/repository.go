@@ -13,9 +13,10 @@ import (
 )
 
 // Repo fakes a project's repository API over a real git work tree: the
-// Branches, Tree and Commits endpoints read and write that repository with
-// the git CLI, so that what a test commits through the API can be served to
-// a real Argo CD.
+// Branches, Tree, Commits and raw Files endpoints read and write that
+// repository with the git CLI, so that what a test commits through the API
+// can be served to a real Argo CD. Listing commits and reading raw files
+// are spare routes: a test that never needs them does not fail.
 type Repo struct {
 	srv     *Server
 	project string
@@ -25,7 +26,7 @@ type Repo struct {
 	after   func()
 
 	// The routes, for hit counts.
-	Branch, Tree, Commits *Route
+	Branch, Tree, Commits, History, Files *Route
 }
 
 // RepoOption configures a Repo.
@@ -65,7 +66,46 @@ func (s *Server) Repository(project, dir string, opts ...RepoOption) *Repo {
 		commit = Sequence(append(cfg.commitFailures, r.postCommit)...)
 	}
 	r.Commits = s.Handle("POST /projects/{project}/repository/commits", commit).Where("project", project)
+	r.History = s.Handle("GET /projects/{project}/repository/commits", r.listCommits).Where("project", project).Spare()
+	r.Files = s.RepositoryFiles(project, dir).Spare()
 	return r
+}
+
+// listCommits answers GET /projects/:id/repository/commits as GitLab does
+// for the parameters bluegreen sends: ref_name (default: the checked-out
+// branch), path (a file or folder) and pagination, newest first. An unknown
+// ref is 404 "404 Reference Not Found"; a path no commit touched gives [].
+func (r *Repo) listCommits(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	q := req.URL.Query()
+	ref := q.Get("ref_name")
+	if ref == "" {
+		ref = "HEAD"
+	}
+	if _, err := r.git("rev-parse", "--verify", "--quiet", ref+"^{commit}"); err != nil {
+		JSON(w, http.StatusNotFound, map[string]string{"message": "404 Reference Not Found"})
+		return
+	}
+	args := []string{"log", "--format=%H", ref}
+	if p := strings.Trim(q.Get("path"), "/"); p != "" {
+		args = append(args, "--", p)
+	}
+	out, err := r.git(args...)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	commits := []map[string]any{}
+	for _, sha := range strings.Fields(out) {
+		c, err := r.commitJSON(sha)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		commits = append(commits, c)
+	}
+	Paginate(w, req, commits)
 }
 
 func (r *Repo) git(args ...string) (string, error) {

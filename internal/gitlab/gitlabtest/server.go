@@ -66,7 +66,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for _, r := range s.routes {
-			if r.hits == 0 {
+			if r.hits == 0 && !r.spare {
 				t.Errorf("gitlabtest: route %s was registered but never requested", r)
 			}
 		}
@@ -102,7 +102,8 @@ type Route struct {
 	segs   []string // "{name}" segments are wildcards
 	where  map[string]string
 	h      http.HandlerFunc
-	hits   int // guarded by Server.mu
+	hits   int  // guarded by Server.mu
+	spare  bool // guarded by Server.mu; an unused spare route is no error
 	srv    *Server
 }
 
@@ -127,6 +128,16 @@ func (r *Route) Where(name, value string) *Route {
 	r.srv.mu.Lock()
 	defer r.srv.mu.Unlock()
 	r.where[name] = value
+	return r
+}
+
+// Spare marks the route as one a test may leave unused: part of a whole
+// API area that a fake serves (a repository's history and raw files), of
+// which a test uses what the code under test needs.
+func (r *Route) Spare() *Route {
+	r.srv.mu.Lock()
+	defer r.srv.mu.Unlock()
+	r.spare = true
 	return r
 }
 
