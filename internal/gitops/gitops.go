@@ -22,6 +22,9 @@ type Repo interface {
 	BranchHead(ctx context.Context, project, branch string) (string, error)
 	Tree(ctx context.Context, project, ref, dir string) ([]gitlab.TreeFile, error)
 	CreateCommit(ctx context.Context, project, branch, message string, actions []gitlab.FileAction) (gitlab.Commit, error)
+	// File and LastCommit read what a change removed (see Removed).
+	File(ctx context.Context, project, ref, path string) ([]byte, error)
+	LastCommit(ctx context.Context, project, ref, path string) (gitlab.Commit, bool, error)
 }
 
 // File is a file's wanted content, by its path in the repository.
@@ -46,6 +49,7 @@ type Change struct {
 type Result struct {
 	Revision string              // the new commit, or the head that already held the content
 	Actions  []gitlab.FileAction // empty when no commit was needed
+	Base     string              // the head the new commit was made on; "" without one
 }
 
 // Committed reports whether a commit was made.
@@ -88,7 +92,7 @@ func Apply(ctx context.Context, r Repo, c Change) (Result, error) {
 		if err != nil {
 			return Result{}, outcome.As(outcome.External, err)
 		}
-		return Result{Revision: cm.SHA, Actions: actions}, nil
+		return Result{Revision: cm.SHA, Actions: actions, Base: head}, nil
 	}
 }
 
