@@ -36,7 +36,6 @@ type Options struct {
 	PlainText bool   // no TLS (argocd-server --insecure)
 	Insecure  bool   // TLS without verifying the server's certificate
 	GRPCWeb   bool   // gRPC-Web over HTTP/1.1, for proxies that don't pass HTTP/2
-	Prune     bool   // let Sync delete resources that are gone from git
 
 	// PollInterval is how often Wait reads the Application; 0 means 1s.
 	PollInterval time.Duration
@@ -112,12 +111,61 @@ func (c *Client) Close() error {
 // revision is running, Sync waits until it ends (reporting to
 // Options.Busy) and then starts its own, so a sync never fails because
 // someone else's was in flight; ctx bounds that wait.
+//
+// The sync never prunes: see SyncRemoved.
 func (c *Client) Sync(ctx context.Context, app, revision string) error {
-	req := &application.ApplicationSyncRequest{Name: &app, Revision: &revision, Prune: &c.opts.Prune}
+	_, err := c.SyncRemoved(ctx, app, revision, nil)
+	return err
+}
+
+// SyncRemoved is Sync for a change that removed objects from git: once the
+// sync at revision has succeeded, those of removed that the Application
+// still tracks are deleted by a second, selective sync with prune, and
+// nothing else is, so an object someone else added to the Application is
+// never deleted. (A whole sync with prune would delete it; a selective sync
+// of everything would skip the app's sync hooks and its history.) It
+// returns the resources it asked Argo CD to prune.
+func (c *Client) SyncRemoved(ctx context.Context, app, revision string, removed []ResourceRef) ([]ResourceRef, error) {
+	prune := removed
+	req := &application.ApplicationSyncRequest{Name: &app, Revision: &revision, Prune: ptr(false)}
 	if err := c.sync(ctx, app, revision, req); err != nil {
-		return fmt.Errorf("argocd sync %q at %s: %w", app, revision, err)
+		return nil, fmt.Errorf("argocd sync %q at %s: %w", app, revision, err)
 	}
-	return nil
+	if len(prune) == 0 {
+		return nil, nil
+	}
+	st, err := c.waitEnded(ctx, app)
+	if err != nil {
+		return nil, fmt.Errorf("argocd sync %q at %s: %w", app, revision, err)
+	}
+	if op := st.Operation; op == nil || op.Revision != revision || op.Phase != PhaseSucceeded {
+		return nil, nil // Wait reports how it ended
+	}
+	var targets []ResourceRef
+	for _, r := range st.Resources {
+		if anyMatches(prune, r) {
+			targets = append(targets, r.Ref())
+		}
+	}
+	if len(targets) == 0 {
+		return nil, nil // pruned already: a re-run
+	}
+	return targets, c.SyncOnly(ctx, app, revision, targets, true)
+}
+
+// waitEnded polls app until no operation is pending or running, and
+// returns that state.
+func (c *Client) waitEnded(ctx context.Context, app string) (Status, error) {
+	var last Status
+	err := wait.PollUntilContextCancel(ctx, c.opts.PollInterval, true, func(ctx context.Context) (bool, error) {
+		st, err := c.Get(ctx, app)
+		if err != nil {
+			return false, err
+		}
+		last = st
+		return !st.operating(), nil
+	})
+	return last, err
 }
 
 // sync sends req, and handles Argo CD's refusal to start an operation while

@@ -60,17 +60,43 @@ func appOf(a *v1alpha1.Application) App {
 	if p := a.Spec.SyncPolicy; p != nil && p.IsAutomatedSyncEnabled() {
 		out.Policy = Policy{Automated: true, SelfHeal: p.Automated.GetSelfHeal(), Prune: p.Automated.GetPrune()}
 	}
-	for _, r := range a.Status.Resources {
+	for _, r := range out.Resources {
 		if r.RequiresPruning {
-			out.Pruning = append(out.Pruning, Resource{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Sync: SyncState(r.Status)})
+			out.Pruning = append(out.Pruning, r)
 		}
 	}
 	return out
 }
 
-// ResourceRef names one resource of an Application.
+// ResourceRef names one resource of an Application. An empty Namespace
+// matches the name in any namespace, as Argo CD's selective sync does.
 type ResourceRef struct {
 	Group, Kind, Namespace, Name string
+}
+
+func (r ResourceRef) String() string {
+	kind := r.Kind
+	if r.Group != "" {
+		kind += "." + r.Group
+	}
+	if r.Namespace == "" {
+		return kind + " " + r.Name
+	}
+	return kind + " " + r.Namespace + "/" + r.Name
+}
+
+// matches reports whether res is the resource r names.
+func (r ResourceRef) matches(res Resource) bool {
+	return r.Group == res.Group && r.Kind == res.Kind && r.Name == res.Name && (r.Namespace == "" || r.Namespace == res.Namespace)
+}
+
+func anyMatches(refs []ResourceRef, res Resource) bool {
+	for _, r := range refs {
+		if r.matches(res) {
+			return true
+		}
+	}
+	return false
 }
 
 // SyncOnly syncs only the named resources of app at revision (a selective

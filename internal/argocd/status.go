@@ -70,6 +70,12 @@ type Resource struct {
 	Sync                         SyncState
 	Health                       Health // "" for resources without health (ConfigMaps, ...)
 	Message                      string // the health message, or the failed sync step's message
+	RequiresPruning              bool   // tracked by the Application, but no longer in git
+}
+
+// Ref is the resource's identity.
+func (r Resource) Ref() ResourceRef {
+	return ResourceRef{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
 }
 
 // Condition is an application condition, e.g. a ComparisonError.
@@ -183,7 +189,7 @@ func statusOf(a *v1alpha1.Application) Status {
 		}
 	}
 	for _, r := range a.Status.Resources {
-		res := Resource{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Sync: SyncState(r.Status)}
+		res := Resource{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Sync: SyncState(r.Status), RequiresPruning: r.RequiresPruning}
 		if r.Health != nil {
 			res.Health, res.Message = Health(r.Health.Status), r.Health.Message
 		}

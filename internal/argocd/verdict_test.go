@@ -1,6 +1,9 @@
 package argocd
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestVerdict_AcceptsALaterRevisionOnlyWhenSame(t *testing.T) {
 	t.Parallel()
@@ -20,9 +23,63 @@ func TestVerdict_AcceptsALaterRevisionOnlyWhenSame(t *testing.T) {
 		{"same content but OutOfSync", Status{Sync: OutOfSync, Revision: later, Health: Healthy}, func(string) bool { return true }, false},
 	}
 	for _, tt := range tests {
-		got, err := verdict(tt.st, ours, tt.same)
+		got, err := verdict(tt.st, ours, tt.same, nil)
 		if err != nil || got != tt.want {
 			t.Errorf("%s: got %v, %v; want %v", tt.name, got, err, tt.want)
+		}
+	}
+}
+
+func TestVerdict_ObjectsThatRequirePruningButWereNotRemovedEndTheWait(t *testing.T) {
+	t.Parallel()
+	rev := "aaaa"
+	hpa := Resource{Group: "autoscaling", Kind: "HorizontalPodAutoscaler", Namespace: "shop", Name: "web-green", Sync: OutOfSync, RequiresPruning: true}
+	byHand := Resource{Kind: "ConfigMap", Namespace: "shop", Name: "by-hand", Sync: OutOfSync, RequiresPruning: true}
+	web := Resource{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web-green", Sync: Synced, Health: Healthy}
+	synced := &Operation{Phase: PhaseSucceeded, Revision: rev}
+	tests := []struct {
+		name      string
+		st        Status
+		pruned    []ResourceRef
+		wantStray []string // nil: keep waiting, no error
+	}{
+		{"being pruned: wait", Status{Sync: OutOfSync, Revision: rev, Health: Healthy, Operation: synced, Resources: []Resource{web, hpa}},
+			[]ResourceRef{{Group: "autoscaling", Kind: "HorizontalPodAutoscaler", Name: "web-green"}}, nil},
+		{"not removed by the change", Status{Sync: OutOfSync, Revision: rev, Health: Healthy, Operation: synced, Resources: []Resource{web, hpa, byHand}},
+			[]ResourceRef{{Group: "autoscaling", Kind: "HorizontalPodAutoscaler", Namespace: "shop", Name: "web-green"}}, []string{"ConfigMap shop/by-hand"}},
+		{"another namespace is another object", Status{Sync: OutOfSync, Revision: rev, Health: Healthy, Operation: synced, Resources: []Resource{hpa}},
+			[]ResourceRef{{Group: "autoscaling", Kind: "HorizontalPodAutoscaler", Namespace: "other", Name: "web-green"}}, []string{"HorizontalPodAutoscaler.autoscaling shop/web-green"}},
+		{"sync still running: wait", Status{Sync: OutOfSync, Revision: rev, Health: Healthy, Operation: &Operation{Phase: PhaseRunning, Revision: rev}, Resources: []Resource{byHand}}, nil, nil},
+		{"last sync at another revision: wait", Status{Sync: OutOfSync, Revision: rev, Health: Healthy, Operation: &Operation{Phase: PhaseSucceeded, Revision: "bbbb"}, Resources: []Resource{byHand}}, nil, nil},
+	}
+	for _, tt := range tests {
+		done, err := verdict(tt.st, rev, nil, tt.pruned)
+		if done {
+			t.Errorf("%s: done, want not done", tt.name)
+		}
+		if tt.wantStray == nil {
+			if err != nil {
+				t.Errorf("%s: %v, want to keep waiting", tt.name, err)
+			}
+			continue
+		}
+		we, ok := err.(*WaitError)
+		if !ok || we.Reason != ErrNotPruned {
+			t.Errorf("%s: %v, want ErrNotPruned", tt.name, err)
+			continue
+		}
+		var got []string
+		for _, r := range we.Strays {
+			got = append(got, r.Ref().String())
+		}
+		if strings.Join(got, ",") != strings.Join(tt.wantStray, ",") {
+			t.Errorf("%s: strays %v, want %v", tt.name, got, tt.wantStray)
+		}
+		we.App, we.Revision = "shop-production", rev
+		for _, want := range append(tt.wantStray, "did not remove", "argocd app sync shop-production --prune --resource") {
+			if !strings.Contains(we.Error(), want) {
+				t.Errorf("%s: message lacks %q: %s", tt.name, want, we.Error())
+			}
 		}
 	}
 }

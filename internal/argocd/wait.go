@@ -20,6 +20,11 @@ var (
 	// ErrTimeout: the context's deadline passed first. The error also
 	// matches context.DeadlineExceeded.
 	ErrTimeout = errors.New("timed out")
+	// ErrNotPruned: synced at the revision, but the Application tracks
+	// objects that are not in git and that the change did not remove (see
+	// WaitError.Strays); they keep it OutOfSync for good, and bluegreen
+	// never deletes what it did not remove.
+	ErrNotPruned = errors.New("objects not in git that bluegreen did not remove")
 )
 
 // WaitError says why Wait gave up, with the application's last state.
@@ -27,11 +32,15 @@ type WaitError struct {
 	App      string
 	Revision string
 	Status   Status
-	Reason   error // ErrDegraded, ErrOperationFailed, ErrTimeout or context.Canceled
-	cause    error // the context's error, for timeouts
+	Reason   error      // ErrDegraded, ErrOperationFailed, ErrNotPruned, ErrTimeout or context.Canceled
+	Strays   []Resource // with ErrNotPruned: what requires pruning though the change did not remove it
+	cause    error      // the context's error, for timeouts
 }
 
 func (e *WaitError) Error() string {
+	if errors.Is(e.Reason, ErrNotPruned) {
+		return e.notPruned()
+	}
 	msg := fmt.Sprintf("argocd wait %q at %s: %v (%s)", e.App, short(e.Revision), e.Reason, e.Status)
 	if p := e.Status.Problems(); len(p) > 0 {
 		msg += ": " + strings.Join(p, "; ")
@@ -42,6 +51,21 @@ func (e *WaitError) Error() string {
 			short(e.Status.Revision), short(e.Revision))
 	}
 	return msg
+}
+
+// notPruned names every stray object and the ways out.
+func (e *WaitError) notPruned() string {
+	names := make([]string, len(e.Strays))
+	flags := make([]string, len(e.Strays))
+	for i, r := range e.Strays {
+		names[i] = r.Ref().String()
+		flags[i] = fmt.Sprintf("--resource '%s:%s:%s/%s'", r.Group, r.Kind, r.Namespace, r.Name)
+	}
+	return fmt.Sprintf("argocd wait %q at %s: Application %s tracks %s, which git does not hold and this change did not remove "+
+		"(Argo CD: requires pruning), so it stays OutOfSync; bluegreen never deletes what it did not remove. "+
+		"If it was added by hand, delete it from the cluster or add its manifest to git; if it is a leftover of an earlier change, "+
+		"prune it with `argocd app sync %s --prune %s`; then re-run this job",
+		e.App, short(e.Revision), e.App, strings.Join(names, ", "), e.App, strings.Join(flags, " "))
 }
 
 // Unwrap lets errors.Is match the reason and, for timeouts, the context's error.
@@ -62,15 +86,18 @@ func (e *WaitError) Unwrap() []error {
 // and when ctx ends (ErrTimeout on a deadline). Transient API errors are
 // retried; others end the wait at once.
 func (c *Client) Wait(ctx context.Context, app, revision string, progress func(Status)) (Status, error) {
-	return c.WaitFor(ctx, app, revision, nil, progress)
+	return c.WaitFor(ctx, app, revision, nil, nil, progress)
 }
 
 // WaitFor is Wait that also accepts the application Synced at another
 // revision when same says that revision is as good as the one synced: an
 // Application that follows a branch compares with its newest commit, and in
 // a GitOps repository shared by several apps that moves on while a sync
-// waits. The sync operation itself must still be at revision.
-func (c *Client) WaitFor(ctx context.Context, app, revision string, same func(revision string) bool, progress func(Status)) (Status, error) {
+// waits. The sync operation itself must still be at revision. pruned are
+// the objects the change removed and Sync pruned: any other object that
+// requires pruning once the sync at revision has succeeded ends the wait
+// with ErrNotPruned, since it would keep the app OutOfSync to the deadline.
+func (c *Client) WaitFor(ctx context.Context, app, revision string, same func(revision string) bool, pruned []ResourceRef, progress func(Status)) (Status, error) {
 	var last Status
 	seen := false
 	err := wait.PollUntilContextCancel(ctx, c.opts.PollInterval, true, func(ctx context.Context) (bool, error) {
@@ -85,7 +112,7 @@ func (c *Client) WaitFor(ctx context.Context, app, revision string, same func(re
 			progress(st)
 		}
 		last, seen = st, true
-		return verdict(st, revision, same)
+		return verdict(st, revision, same, pruned)
 	})
 	if err == nil {
 		return last, nil
@@ -107,14 +134,25 @@ func (c *Client) WaitFor(ctx context.Context, app, revision string, same func(re
 }
 
 // verdict decides from one Status whether waiting is over.
-func verdict(st Status, revision string, same func(string) bool) (bool, error) {
+func verdict(st Status, revision string, same func(string) bool, pruned []ResourceRef) (bool, error) {
 	atRevision := func(rev string) bool { return revision == "" || rev == revision }
 	if op := st.Operation; op != nil && !op.Pending && atRevision(op.Revision) &&
 		(op.Phase == PhaseFailed || op.Phase == PhaseError) {
 		return false, &WaitError{Status: st, Reason: ErrOperationFailed}
 	}
 	compared := atRevision(st.Revision) || (same != nil && st.Revision != "" && same(st.Revision))
-	if st.Sync != Synced || !compared || st.operating() {
+	if !compared || st.operating() {
+		return false, nil
+	}
+	if st.Sync == OutOfSync {
+		if op := st.Operation; op != nil && op.Phase == PhaseSucceeded && atRevision(op.Revision) {
+			if strays := strays(st, pruned); len(strays) > 0 {
+				return false, &WaitError{Status: st, Reason: ErrNotPruned, Strays: strays}
+			}
+		}
+		return false, nil
+	}
+	if st.Sync != Synced {
 		return false, nil
 	}
 	switch st.Health {
@@ -124,4 +162,15 @@ func verdict(st Status, revision string, same func(string) bool) (bool, error) {
 		return false, &WaitError{Status: st, Reason: ErrDegraded}
 	}
 	return false, nil
+}
+
+// strays are the resources that require pruning but are not among pruned.
+func strays(st Status, pruned []ResourceRef) []Resource {
+	var out []Resource
+	for _, r := range st.Resources {
+		if r.RequiresPruning && !anyMatches(pruned, r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
