@@ -24,13 +24,13 @@ func TestNewArgoCD_ReportsTheOperationItWaitsFor(t *testing.T) {
 	defer a.Close()
 	ctx := context.Background()
 	const first, second = "1111111111111111111111111111111111111111", "2222222222222222222222222222222222222222"
-	if err := a.Sync(ctx, "shop", first); err != nil {
+	if _, err := a.Sync(ctx, "shop", first, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.Check(ctx, "shop"); err != nil { // the controller picks it up
 		t.Fatal(err)
 	}
-	if err := a.Sync(ctx, "shop", second); err != nil {
+	if _, err := a.Sync(ctx, "shop", second, nil); err != nil {
 		t.Fatalf("sync while another revision's runs: %v", err)
 	}
 	log := out.String()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gitlab.com/platform/bluegreen/internal/config"
+	"gitlab.com/platform/bluegreen/internal/gitops"
 	"gitlab.com/platform/bluegreen/internal/kube"
 	"gitlab.com/platform/bluegreen/internal/outcome"
 	"gitlab.com/platform/bluegreen/internal/plan"
@@ -146,8 +147,10 @@ func reachArgoCD(ctx context.Context, a config.ArgoCD, quick bool, out io.Writer
 // unreachableArgo stands in for an Argo CD that could not be dialled.
 type unreachableArgo struct{ err error }
 
-func (u unreachableArgo) Check(context.Context, string) error        { return u.err }
-func (u unreachableArgo) Sync(context.Context, string, string) error { return u.err }
-func (u unreachableArgo) Wait(context.Context, string, string, func(string) bool, func(string)) error {
+func (u unreachableArgo) Check(context.Context, string) error { return u.err }
+func (u unreachableArgo) Sync(context.Context, string, string, []gitops.Object) ([]gitops.Object, error) {
+	return nil, u.err
+}
+func (u unreachableArgo) Wait(context.Context, string, string, func(string) bool, []gitops.Object, func(string)) error {
 	return u.err
 }

@@ -15,6 +15,7 @@ import (
 	"gitlab.com/platform/bluegreen/internal/argocd"
 	"gitlab.com/platform/bluegreen/internal/config"
 	"gitlab.com/platform/bluegreen/internal/deploy"
+	"gitlab.com/platform/bluegreen/internal/gitops"
 	"gitlab.com/platform/bluegreen/internal/kube"
 	"gitlab.com/platform/bluegreen/internal/outcome"
 	"gitlab.com/platform/bluegreen/internal/plan"
@@ -140,12 +141,17 @@ func (a *argoAdapter) Check(ctx context.Context, app string) error {
 	return argoKind(err)
 }
 
-func (a *argoAdapter) Sync(ctx context.Context, app, revision string) error {
-	return argoKind(a.c.Sync(ctx, app, revision))
+func (a *argoAdapter) Sync(ctx context.Context, app, revision string, removed []gitops.Object) ([]gitops.Object, error) {
+	pruned, err := a.c.SyncRemoved(ctx, app, revision, refsOf(removed))
+	out := make([]gitops.Object, len(pruned))
+	for i, r := range pruned {
+		out[i] = gitops.Object{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+	}
+	return out, argoKind(err)
 }
 
-func (a *argoAdapter) Wait(ctx context.Context, app, revision string, same func(string) bool, progress func(string)) error {
-	_, err := a.c.WaitFor(ctx, app, revision, same, func(st argocd.Status) {
+func (a *argoAdapter) Wait(ctx context.Context, app, revision string, same func(string) bool, removed []gitops.Object, progress func(string)) error {
+	_, err := a.c.WaitFor(ctx, app, revision, same, refsOf(removed), func(st argocd.Status) {
 		line := st.String()
 		if p := st.Problems(); len(p) > 0 {
 			line += fmt.Sprintf("; not yet healthy: %v", p)
@@ -155,14 +161,24 @@ func (a *argoAdapter) Wait(ctx context.Context, app, revision string, same func(
 	return argoKind(err)
 }
 
-// argoKind classifies an Argo CD error: a failed sync or a Degraded app is a
-// negative verdict, a missing app or a refused token a configuration error,
-// everything else (unreachable, timeout) external.
+// refsOf names objects of git as Argo CD resources.
+func refsOf(objs []gitops.Object) []argocd.ResourceRef {
+	refs := make([]argocd.ResourceRef, len(objs))
+	for i, o := range objs {
+		refs[i] = argocd.ResourceRef{Group: o.Group, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
+	}
+	return refs
+}
+
+// argoKind classifies an Argo CD error: a failed sync, a Degraded app or an
+// object left to prune that bluegreen did not remove is a negative verdict,
+// a missing app or a refused token a configuration error, everything else
+// (unreachable, timeout) external.
 func argoKind(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, argocd.ErrDegraded), errors.Is(err, argocd.ErrOperationFailed):
+	case errors.Is(err, argocd.ErrDegraded), errors.Is(err, argocd.ErrOperationFailed), errors.Is(err, argocd.ErrNotPruned):
 		return outcome.As(outcome.Negative, err)
 	}
 	switch status.Code(err) {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"gitlab.com/platform/bluegreen/internal/converge"
 	"gitlab.com/platform/bluegreen/internal/gitops"
 	"gitlab.com/platform/bluegreen/internal/outcome"
 	"gitlab.com/platform/bluegreen/internal/plan"
@@ -23,10 +24,7 @@ import (
 type ArgoCD interface {
 	// Check proves the Application exists and the token may read it.
 	Check(ctx context.Context, app string) error
-	Sync(ctx context.Context, app, revision string) error
-	// Wait waits until the app is Synced and Healthy at revision, or at a
-	// later revision that same says holds the same content for the app.
-	Wait(ctx context.Context, app, revision string, same func(revision string) bool, progress func(state string)) error
+	converge.ArgoCD
 }
 
 // Proof proves the target colour is up and that Services reach only it.
@@ -59,9 +57,10 @@ type Stage struct {
 	Pause func(ctx context.Context, try int) error // between commit retries; nil means a backoff
 }
 
-// Run takes the plan's rendered target colour to Synced, Healthy and proven.
-// It saves the plan after the commit, so that a killed job's re-run finds
-// the revision, and again at the end with the ledger entry.
+// Run takes the plan's rendered target colour to Synced, Healthy and proven,
+// pruning what its commit removed (old config copies, objects the app
+// dropped). It saves the plan after the commit, so that a killed job's
+// re-run finds the revision, and again at the end with the ledger entry.
 func (s *Stage) Run(ctx context.Context, p *plan.Plan) error {
 	start := s.Now()
 	files, err := loadRendered(s.OutDir, p, s.Folder)
@@ -76,18 +75,24 @@ func (s *Stage) Run(ctx context.Context, p *plan.Plan) error {
 	if err := s.ArgoCD.Check(ctx, s.App); err != nil {
 		return fmt.Errorf("argocd app %q: %w", s.App, err)
 	}
-	rev, err := s.commit(ctx, p, files)
-	if err != nil {
-		return err
-	}
-	p.GitOps = &plan.GitOps{Project: s.Project, Branch: s.Branch, Path: s.Folder, Commit: rev}
-	p.ArgoCD = &plan.ArgoCD{App: s.App, Revision: rev}
-	if err := p.Save(s.OutDir); err != nil {
-		return outcome.Externalf("save plan: %w", err)
-	}
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	if err := s.sync(ctx, rev, s.sameContent(ctx, p, files)); err != nil {
+	step := converge.Step{
+		Repo: s.Repo, ArgoCD: s.ArgoCD, App: s.App, Out: s.Out, Log: s.Log, Clock: s.Now,
+		Committed: func(rev string) error {
+			p.GitOps = &plan.GitOps{Project: s.Project, Branch: s.Branch, Path: s.Folder, Commit: rev}
+			p.ArgoCD = &plan.ArgoCD{App: s.App, Revision: rev}
+			if err := p.Save(s.OutDir); err != nil {
+				return outcome.Externalf("save plan: %w", err)
+			}
+			return nil
+		},
+	}
+	rev, err := step.Run(ctx, gitops.Change{
+		Project: s.Project, Branch: s.Branch, Message: commitMessage(p),
+		Owned: managedDirs(s.Folder, p.TargetColor), Files: files, Pause: s.Pause,
+	})
+	if err != nil {
 		return err
 	}
 	if err := s.prove(ctx, p); err != nil {
@@ -129,47 +134,6 @@ func (s *Stage) checkLive(ctx context.Context, p *plan.Plan) error {
 	return nil
 }
 
-func (s *Stage) commit(ctx context.Context, p *plan.Plan, files []gitops.File) (string, error) {
-	t := s.Now()
-	res, err := gitops.Apply(ctx, s.Repo, gitops.Change{
-		Project: s.Project, Branch: s.Branch, Message: commitMessage(p),
-		Owned: managedDirs(s.Folder, p.TargetColor), Files: files, Pause: s.Pause,
-	})
-	if err != nil {
-		return "", fmt.Errorf("gitops commit to %s@%s: %w", s.Project, s.Branch, err)
-	}
-	took := s.Now().Sub(t).Round(time.Millisecond)
-	if !res.Committed() {
-		fmt.Fprintf(s.Out, "gitops %s@%s: %s already holds %s/ (no new commit) [%s]\n", s.Project, s.Branch, short(res.Revision), s.Folder, took)
-		return res.Revision, nil
-	}
-	counts := map[string]int{}
-	for _, a := range res.Actions {
-		counts[a.Action]++
-		fmt.Fprintf(s.Out, "  %-6s %s\n", a.Action, a.Path)
-	}
-	fmt.Fprintf(s.Out, "gitops %s@%s: committed %s (%d created, %d updated, %d deleted) [%s]\n",
-		s.Project, s.Branch, short(res.Revision), counts["create"], counts["update"], counts["delete"], took)
-	s.Log.Info("gitops commit", "project", s.Project, "branch", s.Branch, "revision", res.Revision, "files", len(res.Actions))
-	return res.Revision, nil
-}
-
-func (s *Stage) sync(ctx context.Context, rev string, same func(string) bool) error {
-	t := s.Now()
-	if err := s.ArgoCD.Sync(ctx, s.App, rev); err != nil {
-		return fmt.Errorf("argocd sync %q at %s: %w", s.App, short(rev), err)
-	}
-	fmt.Fprintf(s.Out, "argocd %s: sync to %s requested\n", s.App, short(rev))
-	err := s.ArgoCD.Wait(ctx, s.App, rev, same, func(state string) {
-		fmt.Fprintf(s.Out, "  argocd %s: %s [%s]\n", s.App, state, s.Now().Sub(t).Round(100*time.Millisecond))
-	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(s.Out, "argocd %s: Synced at %s and Healthy [%s]\n", s.App, short(rev), s.Now().Sub(t).Round(time.Millisecond))
-	return nil
-}
-
 func (s *Stage) prove(ctx context.Context, p *plan.Plan) error {
 	if p.Workload.Kind != "Deployment" || len(p.Workload.Services) == 0 {
 		fmt.Fprintf(s.Out, "preflight: skipped (%s with %d preview Services)\n", p.Workload.Kind, len(p.Workload.Services))
@@ -188,12 +152,6 @@ func (s *Stage) prove(ctx context.Context, p *plan.Plan) error {
 	}
 	fmt.Fprintf(s.Out, "preflight: preview reaches only %s pods [%s]\n", p.TargetColor, s.Now().Sub(t).Round(time.Millisecond))
 	return nil
-}
-
-// sameContent says whether a revision holds exactly what this sync
-// committed in the app's folders, asking GitLab once per revision.
-func (s *Stage) sameContent(ctx context.Context, p *plan.Plan, files []gitops.File) func(string) bool {
-	return gitops.Same(ctx, s.Repo, s.Project, managedDirs(s.Folder, p.TargetColor), files)
 }
 
 func short(sha string) string {

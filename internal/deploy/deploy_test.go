@@ -17,6 +17,7 @@ import (
 	"gitlab.com/platform/bluegreen/internal/config"
 	"gitlab.com/platform/bluegreen/internal/gitlab"
 	"gitlab.com/platform/bluegreen/internal/gitlab/gitlabtest"
+	"gitlab.com/platform/bluegreen/internal/gitops"
 	"gitlab.com/platform/bluegreen/internal/outcome"
 	"gitlab.com/platform/bluegreen/internal/plan"
 	"gitlab.com/platform/bluegreen/internal/render"
@@ -32,14 +33,16 @@ const (
 type fakeArgo struct {
 	checkErr, syncErr, waitErr error
 	synced                     []string
+	removed                    [][]gitops.Object // per sync: what the change removed
 }
 
 func (f *fakeArgo) Check(context.Context, string) error { return f.checkErr }
-func (f *fakeArgo) Sync(_ context.Context, _, rev string) error {
+func (f *fakeArgo) Sync(_ context.Context, _, rev string, removed []gitops.Object) ([]gitops.Object, error) {
 	f.synced = append(f.synced, rev)
-	return f.syncErr
+	f.removed = append(f.removed, removed)
+	return removed, f.syncErr
 }
-func (f *fakeArgo) Wait(_ context.Context, _, _ string, _ func(string) bool, progress func(string)) error {
+func (f *fakeArgo) Wait(_ context.Context, _, _ string, _ func(string) bool, _ []gitops.Object, progress func(string)) error {
 	progress("Synced at x Healthy")
 	return f.waitErr
 }

@@ -7,10 +7,10 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"sigs.k8s.io/yaml"
 
+	"gitlab.com/platform/bluegreen/internal/converge"
 	"gitlab.com/platform/bluegreen/internal/gitops"
 	"gitlab.com/platform/bluegreen/internal/kube"
 	"gitlab.com/platform/bluegreen/internal/outcome"
@@ -111,37 +111,12 @@ func retireFiles(outDir, folder string, p *plan.Plan) (string, []gitops.File, er
 	return path.Join(folder, string(color)), files, nil
 }
 
-// commitAndSync commits the files, syncs Argo CD at the commit and waits
-// until it is Synced and Healthy. It returns the revision.
+// commitAndSync commits the files, syncs Argo CD at the commit (pruning
+// what the commit removed from the owned folders) and waits until it is
+// Synced and Healthy. It returns the revision.
 func (s *Stage) commitAndSync(ctx context.Context, message string, owned []string, files []gitops.File) (string, error) {
-	t := s.Clock()
-	res, err := gitops.Apply(ctx, s.Repo, gitops.Change{
+	step := converge.Step{Repo: s.Repo, ArgoCD: s.ArgoCD, App: s.ArgoApp, Timeout: s.Timeout, Out: s.Out, Log: s.Log, Clock: s.Clock}
+	return step.Run(ctx, gitops.Change{
 		Project: s.Project, Branch: s.Branch, Message: message, Owned: owned, Files: files, Pause: s.Pause,
 	})
-	if err != nil {
-		return "", fmt.Errorf("gitops commit to %s@%s: %w", s.Project, s.Branch, err)
-	}
-	if res.Committed() {
-		for _, a := range res.Actions {
-			fmt.Fprintf(s.Out, "  %-6s %s\n", a.Action, a.Path)
-		}
-		fmt.Fprintf(s.Out, "gitops %s@%s: committed %s [%s]\n", s.Project, s.Branch, short(res.Revision), s.Clock().Sub(t).Round(time.Millisecond))
-	} else {
-		fmt.Fprintf(s.Out, "gitops %s@%s: %s already holds the switch (no new commit)\n", s.Project, s.Branch, short(res.Revision))
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
-	defer cancel()
-	t = s.Clock()
-	if err := s.ArgoCD.Sync(ctx, s.ArgoApp, res.Revision); err != nil {
-		return "", fmt.Errorf("argocd sync %q at %s: %w", s.ArgoApp, short(res.Revision), err)
-	}
-	same := gitops.Same(ctx, s.Repo, s.Project, owned, files)
-	err = s.ArgoCD.Wait(ctx, s.ArgoApp, res.Revision, same, func(state string) {
-		fmt.Fprintf(s.Out, "  argocd %s: %s [%s]\n", s.ArgoApp, state, s.Clock().Sub(t).Round(100*time.Millisecond))
-	})
-	if err != nil {
-		return "", err
-	}
-	fmt.Fprintf(s.Out, "argocd %s: Synced at %s and Healthy [%s]\n", s.ArgoApp, short(res.Revision), s.Clock().Sub(t).Round(time.Millisecond))
-	return res.Revision, nil
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"gitlab.com/platform/bluegreen/internal/converge"
 	"gitlab.com/platform/bluegreen/internal/gitops"
 	"gitlab.com/platform/bluegreen/internal/kube"
 	"gitlab.com/platform/bluegreen/internal/outcome"
@@ -41,8 +42,7 @@ type Proof interface {
 // ArgoCD syncs the Application at a revision and waits for it.
 type ArgoCD interface {
 	Check(ctx context.Context, app string) error
-	Sync(ctx context.Context, app, revision string) error
-	Wait(ctx context.Context, app, revision string, same func(revision string) bool, progress func(string)) error
+	converge.ArgoCD
 }
 
 // Rollouts drives an Argo Rollouts Rollout.
