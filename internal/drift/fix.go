@@ -328,11 +328,14 @@ func retire(g *gitApp, color plan.Color, ns string) ([]gitops.File, []ArgoResour
 }
 
 // commitAndSync commits the files in one commit, then has Argo CD sync
-// just the named resources at that revision (pruning those that left git)
-// and waits until that operation ends.
+// just the named resources at that revision, and those the commit removed
+// from the owned folders (pruning them: an HPA of the retired colour, even
+// when an earlier, interrupted reconcile made the commit), and waits until
+// that operation ends.
 func (s *Stage) commitAndSync(ctx context.Context, argoApp, message string, owned []string, files []gitops.File, refs []ArgoResource) (string, error) {
 	t := s.Clock()
-	res, err := gitops.Apply(ctx, s.Repo, gitops.Change{Project: s.Project, Branch: s.Branch, Message: message, Owned: owned, Files: files})
+	change := gitops.Change{Project: s.Project, Branch: s.Branch, Message: message, Owned: owned, Files: files}
+	res, err := gitops.Apply(ctx, s.Repo, change)
 	if err != nil {
 		return "", fmt.Errorf("gitops commit to %s@%s: %w", s.Project, s.Branch, err)
 	}
@@ -344,6 +347,11 @@ func (s *Stage) commitAndSync(ctx context.Context, argoApp, message string, owne
 	} else {
 		fmt.Fprintf(s.Out, "  gitops %s@%s: %s already holds it (no new commit)\n", s.Project, s.Branch, short(res.Revision))
 	}
+	removed, err := gitops.Removed(ctx, s.Repo, change, res)
+	if err != nil {
+		return "", fmt.Errorf("gitops %s@%s: what the change removed: %w", s.Project, s.Branch, err)
+	}
+	refs = withRemoved(refs, removed)
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
 	t = s.Clock()
@@ -383,4 +391,18 @@ func (s *Stage) waitOperation(ctx context.Context, argoApp, revision string) err
 		case <-timer.C:
 		}
 	}
+}
+
+// withRemoved adds to refs the objects a change removed that refs lack.
+func withRemoved(refs []ArgoResource, removed []gitops.Object) []ArgoResource {
+	have := map[string]bool{}
+	for _, r := range refs {
+		have[r.Group+"/"+r.Kind+"/"+r.Name] = true
+	}
+	for _, o := range removed {
+		if !have[o.Group+"/"+o.Kind+"/"+o.Name] {
+			refs = append(refs, ArgoResource{Group: o.Group, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name})
+		}
+	}
+	return refs
 }

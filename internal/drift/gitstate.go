@@ -20,10 +20,7 @@ import (
 
 // Repo is the GitOps repository through the GitLab API: drift reads the
 // apps' folders at the branch head, and --fix commits through gitops.Apply.
-type Repo interface {
-	gitops.Repo
-	File(ctx context.Context, project, ref, path string) ([]byte, error)
-}
+type Repo = gitops.Repo
 
 // gitFile is one manifest file of an app's GitOps folder.
 type gitFile struct {
