@@ -1,0 +1,130 @@
+// Package names is the one place that decides whether an identity or a path
+// that came from outside is safe to use: object names by the apiserver's
+// rules for their kind (names bluegreen derives included), namespaces, the
+// app and the environment (which become GitOps folders), the colours, and
+// relative paths that must stay inside their folder. Every check returns an
+// error that says what the value is and which rule it breaks; callers add
+// the file, object or variable it came from.
+package names
+
+import (
+	"fmt"
+	"path"
+	"path/filepath"
+	"strings"
+	"unicode"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// MaxPreviewService bounds a Service name that gets "-preview" appended: a
+// Service name is a DNS-1035 label of at most 63 characters.
+const MaxPreviewService = validation.DNS1035LabelMaxLength - len("-preview")
+
+// Object checks an object's name by the rule of its kind: a Service's is a
+// DNS-1035 label, a Namespace's a DNS-1123 label, every other a DNS-1123
+// subdomain (253 characters, lower case, digits, '-' and '.').
+func Object(kind, name string) error {
+	if name == "" {
+		return fmt.Errorf("%s has no name", kind)
+	}
+	var errs []string
+	switch kind {
+	case "Service":
+		errs = validation.IsDNS1035Label(name)
+	case "Namespace":
+		errs = validation.IsDNS1123Label(name)
+	default:
+		errs = validation.IsDNS1123Subdomain(name)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s name %s is invalid: %s", kind, quote(name), strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Namespace checks a namespace name (a DNS-1123 label).
+func Namespace(ns string) error {
+	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+		return fmt.Errorf("namespace %s is invalid: %s", quote(ns), strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// App checks an app name: it names the active Service and is the base of
+// every coloured name, so it is a DNS-1035 label short enough for
+// "<app>-preview".
+func App(app string) error {
+	if errs := validation.IsDNS1035Label(app); len(errs) > 0 {
+		return fmt.Errorf("app %s is invalid: %s", quote(app), strings.Join(errs, "; "))
+	}
+	if len(app) > MaxPreviewService {
+		return fmt.Errorf("app %s is %d characters; at most %d, so that %s-preview is a valid Service name", quote(app), len(app), MaxPreviewService, app)
+	}
+	return nil
+}
+
+// Environment checks an environment name, which becomes a folder of the
+// GitOps repository: a DNS-1123 label (GitLab's environment slugs are).
+func Environment(env string) error {
+	if errs := validation.IsDNS1123Label(env); len(errs) > 0 {
+		return fmt.Errorf("environment %s is invalid (it becomes a GitOps folder): %s", quote(env), strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Color checks a colour as stored in a plan: blue or green, or none for
+// the live colour before the first release when none is allowed.
+func Color(c string, none bool) error {
+	switch {
+	case c == "blue", c == "green", none && c == "none":
+		return nil
+	case none:
+		return fmt.Errorf("colour %s is not blue, green or none", quote(c))
+	}
+	return fmt.Errorf("colour %s is not blue or green", quote(c))
+}
+
+// RelPath checks a slash-separated path that must stay inside the folder it
+// is relative to: not empty, not absolute, clean (no "." or ".." element,
+// no doubled or trailing slash), no backslash and no control character.
+func RelPath(p string) error {
+	switch {
+	case p == "":
+		return fmt.Errorf("empty path")
+	case strings.ContainsFunc(p, unicode.IsControl):
+		return fmt.Errorf("path %s holds a control character", quote(p))
+	case strings.Contains(p, `\`):
+		return fmt.Errorf("path %s holds a backslash", quote(p))
+	case path.IsAbs(p) || !filepath.IsLocal(filepath.FromSlash(p)):
+		return fmt.Errorf("path %s leaves its folder", quote(p))
+	case path.Clean(p) != p:
+		return fmt.Errorf("path %s is not clean (it should be %s)", quote(p), quote(path.Clean(p)))
+	}
+	return nil
+}
+
+// Under checks that p is a RelPath whose first element is one of dirs, e.g.
+// a rendered file under "blue/", "green/" or "shared/".
+func Under(p string, dirs ...string) error {
+	if err := RelPath(p); err != nil {
+		return err
+	}
+	first, _, ok := strings.Cut(p, "/")
+	for _, d := range dirs {
+		if ok && first == d {
+			return nil
+		}
+	}
+	return fmt.Errorf("path %s is not inside %s", quote(p), strings.Join(dirs, "/, ")+"/")
+}
+
+// quote prints a value with its control characters escaped, so that a
+// hostile name cannot forge a log line.
+func quote(s string) string {
+	const max = 80
+	if len(s) > max {
+		return fmt.Sprintf("%q… (%d characters)", s[:max], len(s))
+	}
+	return fmt.Sprintf("%q", s)
+}
