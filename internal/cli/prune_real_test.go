@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,16 +76,6 @@ spec:
           type: Utilization
           averageUtilization: 70
 ---
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata:
-  name: shop
-spec:
-  minAvailable: 1
-  selector:
-    matchLabels:
-      app.kubernetes.io/name: shop
----
 apiVersion: v1
 kind: Service
 metadata:
@@ -98,18 +89,43 @@ spec:
       targetPort: 8080
 `
 
-// hpaShop is the app's manifests with its config at release n.
-func hpaShop(t *testing.T, n int) string {
-	t.Helper()
-	return manifestsDir(t, map[string]string{"app.yaml": fmt.Sprintf(hpaShopYAML, fmt.Sprint(n))})
+// shopExtras are objects an app may carry and later drop: a colour's
+// PodDisruptionBudget follows the Deployment, the ServiceAccount passes
+// through to shared/.
+var shopExtras = map[string]string{
+	"pdb.yaml": `apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: shop
+spec:
+  minAvailable: 1
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: shop
+`,
+	"serviceaccount.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: shop-robot\n",
 }
 
-// releaseN renders and syncs release n, and fails the test unless it exits 0.
-func (w *world) releaseN(t *testing.T, n int) (string, time.Duration) {
+// hpaShop is the app's manifests with its config at release n, and the
+// extras unless dropped.
+func hpaShop(t *testing.T, n int, drop ...string) string {
+	t.Helper()
+	files := map[string]string{"app.yaml": fmt.Sprintf(hpaShopYAML, fmt.Sprint(n))}
+	for name, doc := range shopExtras {
+		if !slices.Contains(drop, name) {
+			files[name] = doc
+		}
+	}
+	return manifestsDir(t, files)
+}
+
+// releaseN renders and syncs release n without the extras dropped, and
+// fails the test unless it exits 0.
+func (w *world) releaseN(t *testing.T, n int, drop ...string) (string, time.Duration) {
 	t.Helper()
 	start := time.Now()
 	env := map[string]string{"CI_PIPELINE_ID": fmt.Sprint(10 + n), "CI_PROJECT_PATH": "shop/web"}
-	code, out, errOut := w.release(hpaShop(t, n), fmt.Sprintf("registry.example.com/shop:%d", n), env)
+	code, out, errOut := w.release(hpaShop(t, n, drop...), fmt.Sprintf("registry.example.com/shop:%d", n), env)
 	if code != 0 {
 		t.Fatalf("release %d: exit %d\n%s\n%s", n, code, out, errOut)
 	}
@@ -141,6 +157,22 @@ func (w *world) objects(t *testing.T, kind string) []string {
 		}
 	case "HorizontalPodAutoscaler":
 		l, err := cs.AutoscalingV2().HorizontalPodAutoscalers(w.ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range l.Items {
+			names = append(names, o.Name)
+		}
+	case "PodDisruptionBudget":
+		l, err := cs.PolicyV1().PodDisruptionBudgets(w.ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range l.Items {
+			names = append(names, o.Name)
+		}
+	case "ServiceAccount":
+		l, err := cs.CoreV1().ServiceAccounts(w.ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,6 +239,17 @@ func TestPruneReal_ReleasesWithConfigChangesPruneTheOldCopiesAndSyncAsFastAsTheF
 		}
 	}
 	assertActiveSelects(t, w, plan.Green)
+
+	// Release 5 drops the PodDisruptionBudget and the shared
+	// ServiceAccount: blue's PDB and the ServiceAccount go, live green's
+	// PDB stays.
+	out, _ = w.releaseN(t, 5, "pdb.yaml", "serviceaccount.yaml")
+	if got := w.objects(t, "PodDisruptionBudget"); strings.Join(got, ",") != "shop-green" {
+		t.Errorf("PDBs after release 5: %v, want only live green's\n%s", got, out)
+	}
+	if got := w.objects(t, "ServiceAccount"); len(got) != 0 {
+		t.Errorf("ServiceAccounts after release 5: %v, want the dropped one pruned", got)
+	}
 }
 
 func TestPruneReal_RollbackOfAnHPAAppExitsZeroAndLeavesNoHPAForTheRetiredColour(t *testing.T) {
