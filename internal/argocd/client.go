@@ -20,6 +20,7 @@ import (
 	"io"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/argoproj/argo-cd/v3/pkg/apiclient"
@@ -60,6 +61,9 @@ type Client struct {
 	conn  io.Closer
 	apps  application.ApplicationServiceClient
 	retry wait.Backoff
+	// noWatch is set once the server answered that it serves no watch
+	// stream: waits then read the app every PollInterval.
+	noWatch atomic.Bool
 }
 
 // New returns a client for opts. The apiclient asks the server's version
@@ -134,7 +138,7 @@ func (c *Client) SyncRemoved(ctx context.Context, app, revision string, removed 
 	if len(prune) == 0 {
 		return nil, nil
 	}
-	st, err := c.waitEnded(ctx, app)
+	st, err := c.waitEnded(ctx, app, revision)
 	if err != nil {
 		return nil, fmt.Errorf("argocd sync %q at %s: %w", app, revision, err)
 	}
@@ -153,17 +157,14 @@ func (c *Client) SyncRemoved(ctx context.Context, app, revision string, removed 
 	return targets, c.SyncOnly(ctx, app, revision, targets, true)
 }
 
-// waitEnded polls app until no operation is pending or running, and
+// waitEnded follows app until its operation at revision has ended, and
 // returns that state.
-func (c *Client) waitEnded(ctx context.Context, app string) (Status, error) {
+func (c *Client) waitEnded(ctx context.Context, app, revision string) (Status, error) {
 	var last Status
-	err := wait.PollUntilContextCancel(ctx, c.opts.PollInterval, true, func(ctx context.Context) (bool, error) {
-		st, err := c.Get(ctx, app)
-		if err != nil {
-			return false, err
-		}
+	err := c.follow(ctx, app, func(st Status) (bool, error) {
 		last = st
-		return !st.operating(), nil
+		op := st.Operation
+		return op != nil && op.Revision == revision && !st.operating(), nil
 	})
 	return last, err
 }
@@ -201,18 +202,14 @@ func (c *Client) sync(ctx context.Context, app, revision string, req *applicatio
 	}
 }
 
-// waitIdle polls app until no operation is pending or running, reporting
-// each change of state to Options.Busy.
+// waitIdle follows app until no operation is pending or running,
+// reporting each change of state to Options.Busy.
 func (c *Client) waitIdle(ctx context.Context, app string, st Status) error {
 	last := st
 	if c.opts.Busy != nil {
 		c.opts.Busy(app, st)
 	}
-	return wait.PollUntilContextCancel(ctx, c.opts.PollInterval, false, func(ctx context.Context) (bool, error) {
-		st, err := c.Get(ctx, app)
-		if err != nil {
-			return false, err
-		}
+	return c.follow(ctx, app, func(st Status) (bool, error) {
 		if c.opts.Busy != nil && st.operating() && !reflect.DeepEqual(st, last) {
 			c.opts.Busy(app, st)
 		}

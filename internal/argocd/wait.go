@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-
-	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // Reasons a Wait ends without success. Test them with errors.Is; the error
@@ -76,7 +74,7 @@ func (e *WaitError) Unwrap() []error {
 	return []error{e.Reason}
 }
 
-// Wait polls app until it is Synced at revision and Healthy with no sync
+// Wait follows app until it is Synced at revision and Healthy with no sync
 // running, and returns that Status. revision is a full commit SHA, compared
 // with the revision Argo CD compares the app with ("" accepts any), so it
 // must be what the Application's targetRevision resolves to: a sync to an
@@ -98,21 +96,40 @@ func (c *Client) Wait(ctx context.Context, app, revision string, progress func(S
 // requires pruning once the sync at revision has succeeded ends the wait
 // with ErrNotPruned, since it would keep the app OutOfSync to the deadline.
 func (c *Client) WaitFor(ctx context.Context, app, revision string, same func(revision string) bool, pruned []ResourceRef, progress func(Status)) (Status, error) {
+	return c.waitUntil(ctx, app, revision, progress, func(st Status) (bool, error) {
+		return verdict(st, revision, same, pruned)
+	})
+}
+
+// WaitOperation follows app until its sync operation at revision has ended,
+// however the Application compares afterwards: the wait for a selective
+// sync, which leaves resources it did not name as they are. It returns the
+// last Status, with a *WaitError when the operation failed
+// (ErrOperationFailed) or ctx ended first (ErrTimeout on a deadline).
+func (c *Client) WaitOperation(ctx context.Context, app, revision string, progress func(Status)) (Status, error) {
+	return c.waitUntil(ctx, app, revision, progress, func(st Status) (bool, error) {
+		op := st.Operation
+		if op == nil || op.Pending || op.Revision != revision || st.operating() {
+			return false, nil
+		}
+		if op.Phase == PhaseFailed || op.Phase == PhaseError {
+			return false, &WaitError{Status: st, Reason: ErrOperationFailed}
+		}
+		return op.Phase == PhaseSucceeded, nil
+	})
+}
+
+// waitUntil follows app until decide is done, reporting every change of
+// state to progress, and turns how it ended into a *WaitError.
+func (c *Client) waitUntil(ctx context.Context, app, revision string, progress func(Status), decide func(Status) (bool, error)) (Status, error) {
 	var last Status
 	seen := false
-	err := wait.PollUntilContextCancel(ctx, c.opts.PollInterval, true, func(ctx context.Context) (bool, error) {
-		st, err := c.Get(ctx, app)
-		if err != nil {
-			if ctx.Err() != nil {
-				return false, ctx.Err()
-			}
-			return false, err
-		}
+	err := c.follow(ctx, app, func(st Status) (bool, error) {
 		if progress != nil && (!seen || !reflect.DeepEqual(st, last)) {
 			progress(st)
 		}
 		last, seen = st, true
-		return verdict(st, revision, same, pruned)
+		return decide(st)
 	})
 	if err == nil {
 		return last, nil

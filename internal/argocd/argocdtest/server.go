@@ -1,7 +1,7 @@
 // Package argocdtest is a fake Argo CD API server for fast tests of code
 // that uses internal/argocd. It speaks the real gRPC wire format to the real
 // apiclient: the Version service (which the apiclient calls first) and the
-// Get, Sync and ResourceTree calls of the Application service. It checks the
+// Get, Sync, Watch and ResourceTree calls of the Application service. It checks the
 // "token" metadata like the real server, and scripts what a sync leads to.
 // Tests that need real Argo CD semantics use internal/testenv instead.
 package argocdtest
@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"gitlab.com/platform/bluegreen/internal/argocd"
 )
@@ -49,6 +50,33 @@ type Server struct {
 	apps     map[string]*app
 	syncs    []SyncCall
 	failures []error // returned by the next Application calls, in order
+
+	noWatch     bool // Watch answers Unimplemented, as an old or filtered server
+	watchEvents int  // events a stream sends before it breaks; 0: it never breaks
+	watches     int  // Watch streams opened
+	gets        int  // Get calls
+}
+
+// WithoutWatch makes the server answer Watch with Unimplemented.
+func (s *Server) WithoutWatch() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noWatch = true
+}
+
+// BreakWatchAfter makes every watch stream fail with Unavailable after n
+// events, as a proxy that cuts long streams does.
+func (s *Server) BreakWatchAfter(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.watchEvents = n
+}
+
+// Calls reports how many watch streams were opened and Gets answered.
+func (s *Server) Calls() (watches, gets int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.watches, s.gets
 }
 
 type app struct {
@@ -65,7 +93,7 @@ func NewServer(tb testing.TB, token string) *Server {
 		tb.Fatal(err)
 	}
 	s := &Server{addr: l.Addr().String(), token: token, apps: map[string]*app{}}
-	g := grpc.NewServer(grpc.UnaryInterceptor(s.auth))
+	g := grpc.NewServer(grpc.UnaryInterceptor(s.auth), grpc.StreamInterceptor(s.authStream))
 	version.RegisterVersionServiceServer(g, &api{Server: s})
 	application.RegisterApplicationServiceServer(g, &api{Server: s})
 	go func() { _ = g.Serve(l) }()
@@ -108,21 +136,35 @@ func (s *Server) Syncs() []SyncCall {
 // auth checks the token like argocd-server; the Version service is open.
 func (s *Server) auth(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	if info.FullMethod != "/version.VersionService/Version" {
-		md, _ := metadata.FromIncomingContext(ctx)
-		if t := md.Get("token"); len(t) != 1 || t[0] != s.token {
-			return nil, status.Error(codes.Unauthenticated, "invalid session")
-		}
-		s.mu.Lock()
-		var injected error
-		if len(s.failures) > 0 {
-			injected, s.failures = s.failures[0], s.failures[1:]
-		}
-		s.mu.Unlock()
-		if injected != nil {
-			return nil, injected
+		if err := s.check(ctx); err != nil {
+			return nil, err
 		}
 	}
 	return h(ctx, req)
+}
+
+// authStream is auth for the watch stream.
+func (s *Server) authStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	if err := s.check(ss.Context()); err != nil {
+		return err
+	}
+	return h(srv, ss)
+}
+
+// check refuses a call without the token, or fails it as FailNext said.
+func (s *Server) check(ctx context.Context) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if t := md.Get("token"); len(t) != 1 || t[0] != s.token {
+		return status.Error(codes.Unauthenticated, "invalid session")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.failures) > 0 {
+		var injected error
+		injected, s.failures = s.failures[0], s.failures[1:]
+		return injected
+	}
+	return nil
 }
 
 // api implements the gRPC services over a Server's state, keeping Argo CD's
@@ -158,6 +200,7 @@ func (s *api) Sync(_ context.Context, req *application.ApplicationSyncRequest) (
 func (s *api) Get(_ context.Context, q *application.ApplicationQuery) (*v1alpha1.Application, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.gets++
 	a, err := s.lookup(q.GetName())
 	if err != nil {
 		return nil, err
@@ -167,6 +210,45 @@ func (s *api) Get(_ context.Context, q *application.ApplicationQuery) (*v1alpha1
 		a.running--
 	}
 	return obj, nil
+}
+
+// Watch streams the application as argocd-server does: its state at once,
+// then, every 10 ms, its state one poll further along (a running sync
+// advances as it does for a Get).
+func (s *api) Watch(q *application.ApplicationQuery, ws application.ApplicationService_WatchServer) error {
+	s.mu.Lock()
+	s.watches++
+	noWatch, limit := s.noWatch, s.watchEvents
+	s.mu.Unlock()
+	if noWatch {
+		return status.Error(codes.Unimplemented, "unknown method Watch")
+	}
+	for sent := 0; ; sent++ {
+		if limit > 0 && sent == limit {
+			return status.Error(codes.Unavailable, "stream cut by argocdtest")
+		}
+		s.mu.Lock()
+		a, err := s.lookup(q.GetName())
+		if err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		obj := a.object(q.GetName(), false)
+		if a.running > 0 {
+			a.running--
+		}
+		s.mu.Unlock()
+		if err := ws.Send(&v1alpha1.ApplicationWatchEvent{Type: watch.Modified, Application: *obj}); err != nil {
+			return err
+		}
+		t := time.NewTimer(10 * time.Millisecond)
+		select {
+		case <-ws.Context().Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // ResourceTree is empty: the fake keeps resource health in the status.
