@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
-
-	"k8s.io/client-go/metadata"
 
 	"gitlab.com/platform/bluegreen/internal/argocd"
 	"gitlab.com/platform/bluegreen/internal/config"
 	"gitlab.com/platform/bluegreen/internal/drift"
+	"gitlab.com/platform/bluegreen/internal/gitops"
 	"gitlab.com/platform/bluegreen/internal/kube"
+	"gitlab.com/platform/bluegreen/internal/notify"
 	"gitlab.com/platform/bluegreen/internal/outcome"
 	"gitlab.com/platform/bluegreen/internal/plan"
 	"gitlab.com/platform/bluegreen/internal/slack"
@@ -62,31 +61,29 @@ func runDrift(ctx context.Context, env *Env, log *slog.Logger, cfg *config.Drift
 	if label == "" {
 		label = ns
 	}
-	rc, err := kube.RESTConfig(cfg.Kubeconfig)
+	cl := newClients(cfg.Kubeconfig, cfg.GitLab, cfg.CI, log)
+	defer cl.Close()
+	kc, err := cl.Kube()
 	if err != nil {
 		return err
 	}
-	kc, err := kube.NewClient(rc)
+	differ, err := cl.Differ()
 	if err != nil {
-		return outcome.As(outcome.Usage, err)
+		return err
 	}
-	differ, err := kube.NewDiffer(rc)
+	md, err := cl.Metadata()
 	if err != nil {
-		return outcome.As(outcome.Usage, err)
+		return err
 	}
-	md, err := metadata.NewForConfig(rc)
+	gl, err := cl.GitLab()
 	if err != nil {
-		return outcome.Usagef("metadata client: %w", err)
-	}
-	gl, err := newGitLab(cfg.GitLab, cfg.CI, log)
-	if err != nil {
-		return outcome.Usagef("%w", err)
+		return err
 	}
 	stage := &drift.Stage{
 		Environment: label, Namespace: ns, OutDir: cfg.OutDir, JobURL: cfg.CI.JobURL,
 		Project: cfg.GitOps.Project, Branch: cfg.GitOps.Branch, Folder: driftFolder(cfg.GitOps, environment),
 		ArgoApp: cfg.ArgoCD.App, KeepRevisions: cfg.KeepRevisions,
-		Fix: cfg.Fix, Holder: holder(cfg.CI, &plan.Plan{}), Timeout: cfg.Timeout, Poll: 500 * time.Millisecond,
+		Fix: cfg.Fix, Holder: holder(cfg.CI, &plan.Plan{}), Timeout: cfg.Timeout,
 		Live: drift.Kube{Dynamic: differ.Dynamic, Metadata: md, Mapper: differ.Mapper},
 		Repo: gl, Lock: kube.Lock{Client: kc, TTL: cfg.LockTTL}, Services: kube.Services{Client: kc},
 		IssueLabel: cfg.IssueLabel,
@@ -105,15 +102,16 @@ func runDrift(ctx context.Context, env *Env, log *slog.Logger, cfg *config.Drift
 		fmt.Fprintf(env.Stdout, "issue: no project (BG_DRIFT_ISSUES_PROJECT, or CI_PROJECT_ID in CI): none is kept, and Slack hears of every run with drift\n")
 	}
 	if cfg.SlackEnabled() {
-		stage.Announcer = newDriftAnnouncer(cfg)
+		if stage.Announcer, err = newDriftAnnouncer(env, cfg); err != nil {
+			return err
+		}
 	}
 	if cfg.ArgoCD.Server != "" {
-		argo, err := newArgoCD(ctx, cfg.ArgoCD, env.Stdout)
+		argo, err := cl.ArgoCD(ctx, cfg.ArgoCD, false, env.Stdout)
 		if err != nil {
 			stage.ArgoCD = driftArgoDown{err}
 		} else {
-			defer argo.Close()
-			stage.ArgoCD = driftArgo{argo.c}
+			stage.ArgoCD = argo
 		}
 	}
 	_, err = stage.Run(ctx)
@@ -131,116 +129,36 @@ func driftFolder(g config.GitOps, environment string) func(string) string {
 	}
 }
 
-// driftArgo gives drift its small Argo CD interface, without Argo CD types.
-type driftArgo struct{ c *argocd.Client }
-
-func (d driftArgo) Inspect(ctx context.Context, app string, refresh bool) (drift.ArgoApp, error) {
-	a, err := d.c.Inspect(ctx, app, refresh)
-	if err != nil {
-		return drift.ArgoApp{}, argoKind(err)
-	}
-	out := drift.ArgoApp{
-		Sync: string(a.Sync), Revision: a.Revision, Health: string(a.Health), HealthMessage: a.HealthMessage,
-		Automated: a.Policy.Automated, SelfHeal: a.Policy.SelfHeal, Prune: a.Policy.Prune,
-	}
-	if op := a.Operation; op != nil {
-		out.Operation = &drift.ArgoOperation{Phase: string(op.Phase), Revision: op.Revision, Message: op.Message}
-		if op.Pending {
-			out.Operation.Phase = "Pending"
-		}
-	}
-	pruning := map[string]bool{}
-	for _, r := range a.Pruning {
-		pruning[r.Group+"/"+r.Kind+"/"+r.Namespace+"/"+r.Name] = true
-	}
-	for _, r := range a.Resources {
-		out.Resources = append(out.Resources, drift.ArgoResource{
-			Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Sync: string(r.Sync), Health: string(r.Health), Message: r.Message,
-			RequiresPruning: pruning[r.Group+"/"+r.Kind+"/"+r.Namespace+"/"+r.Name],
-		})
-	}
-	for _, c := range a.Conditions {
-		if strings.HasSuffix(c.Type, "Error") {
-			out.Conditions = append(out.Conditions, c.Type+": "+c.Message)
-		}
-	}
-	return out, nil
-}
-
-func (d driftArgo) SyncOnly(ctx context.Context, app, revision string, rs []drift.ArgoResource, prune bool) error {
-	refs := make([]argocd.ResourceRef, len(rs))
-	for i, r := range rs {
-		refs[i] = argocd.ResourceRef{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
-	}
-	return argoKind(d.c.SyncOnly(ctx, app, revision, refs, prune))
-}
-
 // driftArgoDown stands in for an Argo CD that could not be dialled: every
 // Argo CD check errors (exit 3) while the other checks run.
 type driftArgoDown struct{ err error }
 
-func (d driftArgoDown) Inspect(context.Context, string, bool) (drift.ArgoApp, error) {
-	return drift.ArgoApp{}, d.err
+func (d driftArgoDown) Inspect(context.Context, string, bool) (argocd.App, error) {
+	return argocd.App{}, d.err
 }
 
-func (d driftArgoDown) SyncOnly(context.Context, string, string, []drift.ArgoResource, bool) error {
+func (d driftArgoDown) SyncOnly(context.Context, string, string, []gitops.Object) error {
 	return d.err
 }
 
-// driftAnnouncer posts drift's changes of state to Slack: through the bot
-// into the channel (a message of its own, not a deployment's thread), else
-// through the webhook. Secrets are scrubbed from every line.
-type driftAnnouncer struct {
-	chat    *slack.Client
-	webhook *slack.Webhook
-	channel string
-	cfg     config.Notify
-	scrub   func(string) string
+func (d driftArgoDown) WaitOperation(context.Context, string, string, func(string)) error {
+	return d.err
 }
 
-func newDriftAnnouncer(cfg *config.Drift) driftAnnouncer {
-	a := driftAnnouncer{channel: cfg.SlackChannel, cfg: cfg.Notify, scrub: scrubber(cfg.Notify, cfg.CI)}
+// newDriftAnnouncer posts drift's changes of state to Slack with the
+// "drift" template, secrets scrubbed.
+func newDriftAnnouncer(env *Env, cfg *config.Drift) (notify.DriftAnnouncer, error) {
+	tpl, err := notify.LoadTemplates(cfg.SlackTemplates)
+	if err != nil {
+		return notify.DriftAnnouncer{}, outcome.Usagef("BG_SLACK_TEMPLATES: %w", err)
+	}
+	a := notify.DriftAnnouncer{Channel: cfg.SlackChannel, Templates: tpl, Scrub: env.scrubText, Timeout: cfg.SlackTimeout}
 	retry := slack.Retry{Attempts: cfg.SlackRetries}
 	if cfg.SlackToken.IsSet() {
-		a.chat = slack.New(slack.Options{Token: cfg.SlackToken, APIURL: cfg.SlackAPIURL, Retry: retry})
+		a.Chat = slack.New(slack.Options{Token: cfg.SlackToken, APIURL: cfg.SlackAPIURL, Retry: retry})
 	}
 	if cfg.SlackWebhookURL.IsSet() {
-		a.webhook = slack.NewWebhook(cfg.SlackWebhookURL, nil, retry)
+		a.Webhook = slack.NewWebhook(cfg.SlackWebhookURL, nil, retry)
 	}
-	return a
-}
-
-func (d driftAnnouncer) Announce(ctx context.Context, a drift.Announcement) error {
-	ctx, cancel := context.WithTimeout(ctx, d.cfg.SlackTimeout)
-	defer cancel()
-	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-	emoji := ":rotating_light:"
-	if !a.Drift {
-		emoji = ":white_check_mark:"
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s *%s*", emoji, esc.Replace(d.scrub(a.Title)))
-	for _, l := range a.Lines {
-		fmt.Fprintf(&b, "\n• %s", esc.Replace(d.scrub(l)))
-	}
-	var links []string
-	if a.IssueURL != "" {
-		links = append(links, fmt.Sprintf("<%s|issue>", a.IssueURL))
-	}
-	if a.JobURL != "" {
-		links = append(links, fmt.Sprintf("<%s|drift job>", a.JobURL))
-	}
-	if len(links) > 0 {
-		b.WriteString("\n" + strings.Join(links, " · "))
-	}
-	msg := slack.Message{Text: b.String()}
-	if d.chat != nil {
-		if _, err := d.chat.Post(ctx, d.channel, "", msg); err == nil || d.webhook == nil {
-			return err
-		}
-	}
-	if d.webhook != nil {
-		return d.webhook.Post(ctx, msg)
-	}
-	return nil
+	return a, nil
 }

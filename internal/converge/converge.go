@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"gitlab.com/platform/bluegreen/internal/gitops"
+	"gitlab.com/platform/bluegreen/internal/outcome"
 )
 
 // ArgoCD syncs an Application and waits for it. Errors carry outcome kinds.
@@ -25,6 +26,16 @@ type ArgoCD interface {
 	// revision that same says holds the same content. An object that
 	// requires pruning and is not among removed ends it with an error.
 	Wait(ctx context.Context, app, revision string, same func(revision string) bool, removed []gitops.Object, progress func(state string)) error
+}
+
+// Selective syncs a few resources of an Application. Errors carry outcome
+// kinds.
+type Selective interface {
+	// SyncOnly syncs only the named resources of app at revision, pruning
+	// those of them that left git, and nothing else.
+	SyncOnly(ctx context.Context, app, revision string, only []gitops.Object) error
+	// WaitOperation waits until app's sync at revision has ended.
+	WaitOperation(ctx context.Context, app, revision string, progress func(state string)) error
 }
 
 // Step commits and syncs for one mode.
@@ -51,6 +62,11 @@ func (s Step) Run(ctx context.Context, c gitops.Change) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	rev, err := s.run(ctx, c, res)
+	return rev, afterCommit(res, err)
+}
+
+func (s Step) run(ctx context.Context, c gitops.Change, res gitops.Result) (string, error) {
 	rev := res.Revision
 	if s.Committed != nil {
 		if err := s.Committed(rev); err != nil {
@@ -85,6 +101,74 @@ func (s Step) Run(ctx context.Context, c gitops.Change) (string, error) {
 	}
 	fmt.Fprintf(s.Out, "argocd %s: Synced at %s and Healthy [%s]\n", s.App, short(rev), s.since(t))
 	return rev, nil
+}
+
+// RunOnly is Run for a repair that must leave everything else as it is
+// (drift --fix): one commit, then a selective sync at its revision of just
+// the objects only names and those the change removed (pruned), and a wait
+// until that operation ends rather than until the whole Application is
+// Synced, since other drift may keep it OutOfSync. It returns the revision.
+func (s Step) RunOnly(ctx context.Context, argo Selective, c gitops.Change, only []gitops.Object) (string, error) {
+	res, err := s.commit(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	rev, err := s.runOnly(ctx, argo, c, res, only)
+	return rev, afterCommit(res, err)
+}
+
+func (s Step) runOnly(ctx context.Context, argo Selective, c gitops.Change, res gitops.Result, only []gitops.Object) (string, error) {
+	rev := res.Revision
+	removed, err := gitops.Removed(ctx, s.Repo, c, res)
+	if err != nil {
+		return "", fmt.Errorf("gitops %s@%s: what the change removed: %w", c.Project, c.Branch, err)
+	}
+	only = withRemoved(only, removed)
+	if s.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.Timeout)
+		defer cancel()
+	}
+	t := s.Clock()
+	if err := argo.SyncOnly(ctx, s.App, rev, only); err != nil {
+		return "", fmt.Errorf("argocd sync %q at %s: %w", s.App, short(rev), err)
+	}
+	fmt.Fprintf(s.Out, "argocd %s: sync of %d object(s) to %s requested: %s\n", s.App, len(only), short(rev), gitops.Describe(only))
+	err = argo.WaitOperation(ctx, s.App, rev, func(state string) {
+		fmt.Fprintf(s.Out, "  argocd %s: %s [%s]\n", s.App, state, s.Clock().Sub(t).Round(100*time.Millisecond))
+	})
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(s.Out, "argocd %s: synced %d object(s) at %s [%s]\n", s.App, len(only), short(rev), s.since(t))
+	return rev, nil
+}
+
+// afterCommit keeps exit 2's promise, "nothing was changed": once the
+// branch holds the change, a fault that would be a usage error (a token
+// that may not sync, a plan that cannot be saved) is reported as an
+// external one, naming the commit, so that the job is re-run once it is
+// fixed and converges from there.
+func afterCommit(res gitops.Result, err error) error {
+	if err == nil || outcome.KindOf(err) != outcome.Usage || !res.Committed() {
+		return err
+	}
+	return outcome.Externalf("after commit %s: %w", short(res.Revision), err)
+}
+
+// withRemoved adds to only the objects a change removed that it lacks.
+func withRemoved(only, removed []gitops.Object) []gitops.Object {
+	key := func(o gitops.Object) string { return o.Group + "/" + o.Kind + "/" + o.Name }
+	have := map[string]bool{}
+	for _, o := range only {
+		have[key(o)] = true
+	}
+	for _, o := range removed {
+		if !have[key(o)] {
+			only = append(only, o)
+		}
+	}
+	return only
 }
 
 func (s Step) commit(ctx context.Context, c gitops.Change) (gitops.Result, error) {

@@ -5,90 +5,65 @@ import (
 	"fmt"
 	"strings"
 
+	"gitlab.com/platform/bluegreen/internal/argocd"
+	"gitlab.com/platform/bluegreen/internal/converge"
 	"gitlab.com/platform/bluegreen/internal/render"
 )
 
 // ArgoCD reads Applications and, for --fix, syncs a few of an
-// Application's resources. Errors carry outcome kinds.
+// Application's resources and waits for that sync. Errors carry outcome
+// kinds.
 type ArgoCD interface {
 	// Inspect reads app; with refresh, Argo CD compares it with git first.
-	Inspect(ctx context.Context, app string, refresh bool) (ArgoApp, error)
-	// SyncOnly syncs only resources of app at revision, pruning those of
-	// them that left git when prune is set.
-	SyncOnly(ctx context.Context, app, revision string, resources []ArgoResource, prune bool) error
-}
-
-// ArgoApp is an Application as drift sees it.
-type ArgoApp struct {
-	Sync          string // Synced, OutOfSync, Unknown
-	Revision      string // the revision it compared with
-	Health        string // Healthy, Progressing, Degraded, Suspended, Missing, Unknown
-	HealthMessage string
-	Operation     *ArgoOperation // the last or current sync; nil if none
-	Resources     []ArgoResource
-	Conditions    []string // "Type: message" of error conditions
-	Automated     bool     // automated sync
-	SelfHeal      bool     // automated sync also undoes changes made in the cluster
-	Prune         bool     // automated sync deletes what left git
-}
-
-// ArgoOperation is a sync operation.
-type ArgoOperation struct {
-	Phase    string // Running, Succeeded, Failed, Error, Terminating
-	Revision string
-	Message  string
-}
-
-// ArgoResource is a resource an Application manages.
-type ArgoResource struct {
-	Group, Kind, Namespace, Name string
-	Sync, Health, Message        string
-	RequiresPruning              bool // tracked, but gone from git
+	Inspect(ctx context.Context, app string, refresh bool) (argocd.App, error)
+	converge.Selective
 }
 
 // checkArgo judges an Application the blue/green way: its OutOfSync
 // resources are as severe as what bluegreen found on them (an HPA's
 // replicas or the selector of a recorded switch are expected), and
 // selfHeal is dangerous, because it undoes a fast-path rollback.
-func checkArgo(app ArgoApp, verdicts map[string]objVerdict, appName string) []Finding {
+func checkArgo(app argocd.App, verdicts map[string]objVerdict, appName string) []Finding {
 	var out []Finding
-	switch {
-	case !app.Automated:
+	switch pol := app.Policy; {
+	case !pol.Automated:
 		out = append(out, Finding{Severity: Expected, Class: "policy", Message: "manual sync: bluegreen syncs each revision itself"})
-	case app.SelfHeal:
+	case pol.SelfHeal:
 		out = append(out, Finding{Severity: Dangerous, Class: "self-heal",
 			Message: "automated sync with selfHeal: Argo CD would undo a fast-path rollback within seconds, sending traffic back to the failed colour; turn selfHeal off"})
 	default:
-		out = append(out, Finding{Severity: Benign, Class: "policy", Message: fmt.Sprintf("automated sync without selfHeal (prune %v)", app.Prune)})
+		out = append(out, Finding{Severity: Benign, Class: "policy", Message: fmt.Sprintf("automated sync without selfHeal (prune %v)", pol.Prune)})
 	}
 	switch app.Health {
-	case "Healthy":
-	case "Degraded", "Missing":
-		out = append(out, Finding{Severity: Dangerous, Class: "health", Message: "health " + app.Health + withMsg(app.HealthMessage) + unhealthy(app.Resources)})
+	case argocd.Healthy:
+	case argocd.Degraded, argocd.Missing:
+		out = append(out, Finding{Severity: Dangerous, Class: "health", Message: "health " + string(app.Health) + withMsg(app.HealthMessage) + unhealthy(app.Resources)})
 	default:
-		out = append(out, Finding{Severity: Benign, Class: "health", Message: "health " + orNone(app.Health) + withMsg(app.HealthMessage)})
+		out = append(out, Finding{Severity: Benign, Class: "health", Message: "health " + orNone(string(app.Health)) + withMsg(app.HealthMessage)})
 	}
-	if op := app.Operation; op != nil && (op.Phase == "Failed" || op.Phase == "Error") {
+	if op := app.Operation; op != nil && !op.Pending && (op.Phase == argocd.PhaseFailed || op.Phase == argocd.PhaseError) {
 		out = append(out, Finding{Severity: Dangerous, Class: "sync-failed", Message: fmt.Sprintf("the last sync (at %s) ended %s%s", short(op.Revision), op.Phase, withMsg(op.Message))})
 	}
 	for _, c := range app.Conditions {
-		out = append(out, Finding{Severity: Dangerous, Class: "condition", Message: c})
+		if strings.HasSuffix(c.Type, "Error") { // ComparisonError, SyncError, ...; not warnings
+			out = append(out, Finding{Severity: Dangerous, Class: "condition", Message: c.Type + ": " + c.Message})
+		}
 	}
 	switch app.Sync {
-	case "Synced":
-	case "OutOfSync":
+	case argocd.Synced:
+	case argocd.OutOfSync:
 		out = append(out, outOfSync(app, verdicts, appName)...)
 	default:
-		out = append(out, Finding{Severity: Dangerous, Class: "unknown", Message: "sync status " + orNone(app.Sync) + ": Argo CD cannot compare git with the cluster"})
+		out = append(out, Finding{Severity: Dangerous, Class: "unknown", Message: "sync status " + orNone(string(app.Sync)) + ": Argo CD cannot compare git with the cluster"})
 	}
 	return out
 }
 
 // outOfSync classifies each OutOfSync resource by what bluegreen knows of it.
-func outOfSync(app ArgoApp, verdicts map[string]objVerdict, appName string) []Finding {
+func outOfSync(app argocd.App, verdicts map[string]objVerdict, appName string) []Finding {
 	var out []Finding
 	for _, r := range app.Resources {
-		if r.Sync != "OutOfSync" && !r.RequiresPruning {
+		if r.Sync != argocd.OutOfSync && !r.RequiresPruning {
 			continue
 		}
 		ref := objRef(r.Kind, r.Name)
@@ -121,10 +96,10 @@ func withMsg(m string) string {
 	return ": " + m
 }
 
-func unhealthy(rs []ArgoResource) string {
+func unhealthy(rs []argocd.Resource) string {
 	var bad []string
 	for _, r := range rs {
-		if r.Health != "" && r.Health != "Healthy" {
+		if r.Health != "" && r.Health != argocd.Healthy {
 			bad = append(bad, fmt.Sprintf("%s/%s %s%s", r.Kind, r.Name, r.Health, withMsg(r.Message)))
 		}
 	}

@@ -2,6 +2,8 @@ package drift
 
 import (
 	"testing"
+
+	"gitlab.com/platform/bluegreen/internal/argocd"
 )
 
 func TestCheckArgo_JudgesOutOfSyncByWhatBluegreenKnows(t *testing.T) {
@@ -11,27 +13,29 @@ func TestCheckArgo_JudgesOutOfSyncByWhatBluegreenKnows(t *testing.T) {
 		"apps/Deployment/shop-g": {Dangerous, "image differs from git"},
 		"/ConfigMap/shop-cfg":    {},
 	}
-	res := func(group, kind, name string, pruning bool) ArgoResource {
-		return ArgoResource{Group: group, Kind: kind, Name: name, Sync: "OutOfSync", RequiresPruning: pruning}
+	res := func(group, kind, name string, pruning bool) argocd.Resource {
+		return argocd.Resource{Group: group, Kind: kind, Name: name, Sync: argocd.OutOfSync, RequiresPruning: pruning}
 	}
 	tests := []struct {
 		name string
-		app  ArgoApp
+		app  argocd.App
 		want string
 	}{
-		{"synced, healthy, manual", ArgoApp{Sync: "Synced", Health: "Healthy"}, "expected policy"},
-		{"selfHeal", ArgoApp{Sync: "Synced", Health: "Healthy", Automated: true, SelfHeal: true}, "dangerous self-heal"},
-		{"automated without selfHeal", ArgoApp{Sync: "Synced", Health: "Healthy", Automated: true}, "benign policy"},
-		{"the recorded switch", ArgoApp{Sync: "OutOfSync", Health: "Healthy", Resources: []ArgoResource{res("", "Service", "shop", false)}}, "expected policy, expected out-of-sync"},
-		{"an image changed", ArgoApp{Sync: "OutOfSync", Health: "Healthy", Resources: []ArgoResource{res("apps", "Deployment", "shop-g", false)}}, "expected policy, dangerous out-of-sync"},
-		{"a difference bluegreen ignores", ArgoApp{Sync: "OutOfSync", Health: "Healthy", Resources: []ArgoResource{res("", "ConfigMap", "shop-cfg", false)}}, "expected policy, benign out-of-sync"},
-		{"an object bluegreen does not know", ArgoApp{Sync: "OutOfSync", Health: "Healthy", Resources: []ArgoResource{res("", "Secret", "other", false)}}, "expected policy, dangerous out-of-sync"},
-		{"an old coloured ConfigMap to prune", ArgoApp{Sync: "OutOfSync", Health: "Healthy", Resources: []ArgoResource{res("", "ConfigMap", "shop-config-blue-0123456789", true)}}, "expected policy, benign prune"},
-		{"an object that left git", ArgoApp{Sync: "OutOfSync", Health: "Healthy", Resources: []ArgoResource{res("", "Secret", "shop-token-blue-0123456789", true)}}, "expected policy, dangerous prune"},
-		{"degraded", ArgoApp{Sync: "Synced", Health: "Degraded", HealthMessage: "x"}, "expected policy, dangerous health"},
-		{"progressing", ArgoApp{Sync: "Synced", Health: "Progressing"}, "expected policy, benign health"},
-		{"a failed sync", ArgoApp{Sync: "Synced", Health: "Healthy", Operation: &ArgoOperation{Phase: "Failed", Revision: "abc"}}, "expected policy, dangerous sync-failed"},
-		{"cannot compare", ArgoApp{Sync: "Unknown", Health: "Healthy", Conditions: []string{"ComparisonError: rpc error"}}, "expected policy, dangerous condition, dangerous unknown"},
+		{"synced, healthy, manual", argocd.App{Status: argocd.Status{Sync: "Synced", Health: "Healthy"}}, "expected policy"},
+		{"selfHeal", argocd.App{Status: argocd.Status{Sync: "Synced", Health: "Healthy"}, Policy: argocd.Policy{Automated: true, SelfHeal: true}}, "dangerous self-heal"},
+		{"automated without selfHeal", argocd.App{Status: argocd.Status{Sync: "Synced", Health: "Healthy"}, Policy: argocd.Policy{Automated: true}}, "benign policy"},
+		{"the recorded switch", argocd.App{Status: argocd.Status{Sync: "OutOfSync", Health: "Healthy", Resources: []argocd.Resource{res("", "Service", "shop", false)}}}, "expected policy, expected out-of-sync"},
+		{"an image changed", argocd.App{Status: argocd.Status{Sync: "OutOfSync", Health: "Healthy", Resources: []argocd.Resource{res("apps", "Deployment", "shop-g", false)}}}, "expected policy, dangerous out-of-sync"},
+		{"a difference bluegreen ignores", argocd.App{Status: argocd.Status{Sync: "OutOfSync", Health: "Healthy", Resources: []argocd.Resource{res("", "ConfigMap", "shop-cfg", false)}}}, "expected policy, benign out-of-sync"},
+		{"an object bluegreen does not know", argocd.App{Status: argocd.Status{Sync: "OutOfSync", Health: "Healthy", Resources: []argocd.Resource{res("", "Secret", "other", false)}}}, "expected policy, dangerous out-of-sync"},
+		{"an old coloured ConfigMap to prune", argocd.App{Status: argocd.Status{Sync: "OutOfSync", Health: "Healthy", Resources: []argocd.Resource{res("", "ConfigMap", "shop-config-blue-0123456789", true)}}}, "expected policy, benign prune"},
+		{"an object that left git", argocd.App{Status: argocd.Status{Sync: "OutOfSync", Health: "Healthy", Resources: []argocd.Resource{res("", "Secret", "shop-token-blue-0123456789", true)}}}, "expected policy, dangerous prune"},
+		{"degraded", argocd.App{Status: argocd.Status{Sync: "Synced", Health: "Degraded", HealthMessage: "x"}}, "expected policy, dangerous health"},
+		{"progressing", argocd.App{Status: argocd.Status{Sync: "Synced", Health: "Progressing"}}, "expected policy, benign health"},
+		{"a failed sync", argocd.App{Status: argocd.Status{Sync: "Synced", Health: "Healthy", Operation: &argocd.Operation{Phase: argocd.PhaseFailed, Revision: "abc"}}}, "expected policy, dangerous sync-failed"},
+		{"cannot compare", argocd.App{Status: argocd.Status{Sync: "Unknown", Health: "Healthy", Conditions: []argocd.Condition{{Type: "ComparisonError", Message: "rpc error"}}}}, "expected policy, dangerous condition, dangerous unknown"},
+		{"a warning is not drift", argocd.App{Status: argocd.Status{Sync: "Synced", Health: "Healthy", Conditions: []argocd.Condition{{Type: "SharedResourceWarning", Message: "also in app x"}}}}, "expected policy"},
+		{"a sync still pending is no failure", argocd.App{Status: argocd.Status{Sync: "Synced", Health: "Healthy", Operation: &argocd.Operation{Pending: true, Revision: "abc"}}}, "expected policy"},
 	}
 	for _, tt := range tests {
 		if got := classes(checkArgo(tt.app, verdicts, "shop-production")); got != tt.want {

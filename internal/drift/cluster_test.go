@@ -115,3 +115,19 @@ func keysOf(m map[string]Finding) []string {
 	}
 	return out
 }
+
+func TestParallel_CarriesAPanicToTheCaller(t *testing.T) {
+	t.Parallel()
+	defer func() {
+		v := recover()
+		if v == nil || !strings.Contains(fmt.Sprint(v), "boom 3") {
+			t.Errorf("recovered %v, want the worker's panic", v)
+		}
+	}()
+	parallel(5, 2, func(i int) {
+		if i == 3 {
+			panic(fmt.Sprintf("boom %d", i))
+		}
+	})
+	t.Error("parallel returned although a worker panicked")
+}

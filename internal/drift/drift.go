@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"gitlab.com/platform/bluegreen/internal/argocd"
 	"gitlab.com/platform/bluegreen/internal/kube"
 	"gitlab.com/platform/bluegreen/internal/outcome"
 )
@@ -54,7 +55,6 @@ type Stage struct {
 	Fix     bool          // repair what is safe to repair
 	Holder  string        // the lock holder for repairs
 	Timeout time.Duration // for a repair's Argo CD sync
-	Poll    time.Duration // Argo CD poll interval while a repair syncs; 0 means 1 s
 
 	Issues        Issues // nil: no GitLab issue (and no memory of the last state)
 	IssuesProject string
@@ -157,6 +157,9 @@ func (s *Stage) check(ctx context.Context) (*pass, error) {
 	}
 	gitTook := s.Clock().Sub(t)
 	inspected := <-argo
+	if inspected.crash != nil {
+		panic(inspected.crash) // on the command's goroutine, where it is recovered (exit 70)
+	}
 	p.report.Revision = p.head
 	for _, app := range apps {
 		p.report.Apps = append(p.report.Apps, s.checkApp(p, app, inspected.apps[app]))
@@ -241,13 +244,14 @@ func (s *Stage) checkApp(p *pass, app string, argo argoResult) AppReport {
 }
 
 type argoResult struct {
-	app ArgoApp
+	app argocd.App
 	err error
 }
 
 type inspected struct {
-	apps map[string]argoResult
-	took time.Duration
+	apps  map[string]argoResult
+	took  time.Duration
+	crash any // a panic while reading, carried to the caller
 }
 
 // inspectAll reads every app's Application in the background.
@@ -264,6 +268,11 @@ func (s *Stage) inspectAll(ctx context.Context, p *pass) <-chan inspected {
 		return ch
 	}
 	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				ch <- inspected{crash: v}
+			}
+		}()
 		t := s.Clock()
 		res := make([]argoResult, len(names))
 		parallel(len(names), gitWidth, func(i int) {
@@ -337,13 +346,14 @@ func verdictLine(r *Report) string {
 	return fmt.Sprintf("%d dangerous finding(s) in %d of %d app(s)", r.Counts[Dangerous], len(apps), len(r.Apps))
 }
 
-// write saves drift.json and drift.junit.xml.
+// write saves drift.json and drift.junit.xml; a path that cannot be
+// written is a usage error (outcome.Local).
 func (s *Stage) write(r *Report) error {
 	if err := r.WriteJSON(s.OutDir); err != nil {
-		return err
+		return outcome.Local(err)
 	}
 	if err := writeJUnit(filepath.Join(s.OutDir, JUnitFile), r); err != nil {
-		return err
+		return outcome.Local(err)
 	}
 	fmt.Fprintf(s.Out, "reports: %s, %s\n", filepath.Join(s.OutDir, ReportFile), filepath.Join(s.OutDir, JUnitFile))
 	return nil

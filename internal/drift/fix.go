@@ -4,18 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"sort"
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"gitlab.com/platform/bluegreen/internal/converge"
 	"gitlab.com/platform/bluegreen/internal/gitops"
 	"gitlab.com/platform/bluegreen/internal/kube"
 	"gitlab.com/platform/bluegreen/internal/outcome"
 	"gitlab.com/platform/bluegreen/internal/plan"
+	"gitlab.com/platform/bluegreen/internal/traffic"
 )
 
 // The repairs --fix makes.
@@ -26,10 +28,6 @@ const (
 	// FixScaleDown scales the idle colour to zero in git after its window.
 	FixScaleDown = "scale-down"
 )
-
-// switchKeys are the annotations a switch writes to git (the others, the
-// times and the pending mark, live only on the Service).
-var switchKeys = []string{kube.AnnoLive, kube.AnnoPrevious, kube.AnnoRevision, kube.AnnoPipelineID, kube.AnnoPipelineURL, kube.AnnoImage}
 
 // repair makes the safe repairs the first pass found, one app at a time.
 func (s *Stage) repair(ctx context.Context, p *pass) []Fix {
@@ -90,27 +88,21 @@ func (s *Stage) cannotRepair(p *pass, ar AppReport) string {
 // revision and a message.
 func (s *Stage) locked(ctx context.Context, fix Fix, fn func() (string, string, error)) Fix {
 	t := s.Clock()
-	held, err := s.Lock.Acquire(ctx, s.Namespace, fix.App, s.Holder)
-	if err != nil {
+	var rev, msg string
+	err := traffic.Locked(ctx, s.Lock, s.Namespace, fix.App, s.Holder, s.Log, func() error {
+		var err error
+		rev, msg, err = fn()
+		return err
+	})
+	switch {
+	case outcome.KindOf(err) == outcome.Locked:
+		fix.Status, fix.Message = "skipped", err.Error()
+	case err != nil:
 		fix.Status, fix.Message = "failed", err.Error()
-		if outcome.KindOf(err) == outcome.Locked {
-			fix.Status = "skipped"
-		}
-		return fix
+	default:
+		fix.Status, fix.Revision = "done", rev
+		fix.Message = fmt.Sprintf("%s [%s]", msg, s.Clock().Sub(t).Round(time.Millisecond))
 	}
-	rev, msg, err := fn()
-	if rerr := held.Release(context.WithoutCancel(ctx)); rerr != nil {
-		s.Log.Warn("lock not released; it expires by itself", "err", rerr)
-	}
-	if err == nil {
-		err = held.Err()
-	}
-	if err != nil {
-		fix.Status, fix.Message = "failed", err.Error()
-		return fix
-	}
-	fix.Status, fix.Revision = "done", rev
-	fix.Message = fmt.Sprintf("%s [%s]", msg, s.Clock().Sub(t).Round(time.Millisecond))
 	return fix
 }
 
@@ -138,8 +130,10 @@ func (s *Stage) reconcile(ctx context.Context, p *pass, app string) (string, str
 	if err != nil {
 		return "", "", err
 	}
+	var names []string
 	for _, svc := range actives {
-		refs = append(refs, ArgoResource{Kind: "Service", Namespace: s.Namespace, Name: svc.Name})
+		refs = append(refs, gitops.Object{Kind: "Service", Namespace: s.Namespace, Name: svc.Name})
+		names = append(names, svc.Name)
 	}
 	folder := s.Folder(app)
 	msg := fmt.Sprintf("bluegreen drift --fix: %s %s reconcile: live = %s, %s scaled to zero\n\nA fast-path rollback switched the live Services directly (%s); this commit makes git agree.\n%s",
@@ -148,13 +142,8 @@ func (s *Stage) reconcile(ctx context.Context, p *pass, app string) (string, str
 	if err != nil {
 		return "", "", err
 	}
-	for _, svc := range actives {
-		if svc.Annotations[kube.AnnoPendingReconcile] == "" {
-			continue
-		}
-		if err := s.Services.Annotate(ctx, s.Namespace, svc.Name, map[string]*string{kube.AnnoPendingReconcile: nil}); err != nil {
-			return rev, "", fmt.Errorf("git agrees at %s, but the pending mark stays: %w", short(rev), err)
-		}
+	if err := traffic.ClearPending(ctx, s.Services, s.Namespace, names, s.Out); err != nil {
+		return rev, "", fmt.Errorf("git agrees at %s, but the pending mark stays: %w", short(rev), err)
 	}
 	return rev, fmt.Sprintf("git says live = %s and %s is scaled to zero at %s; the pending mark is cleared", live, bad, short(rev)), nil
 }
@@ -223,7 +212,7 @@ func jobLine(url string) string {
 }
 
 // activeFiles are git's files of the active Services, made to select live
-// with the switch annotations the Services carry.
+// with the switch record the live Services carry.
 func activeFiles(g *gitApp, actives []kube.Active, live plan.Color) ([]gitops.File, error) {
 	var files []gitops.File
 	for _, act := range actives {
@@ -241,21 +230,9 @@ func activeFiles(g *gitApp, actives []kube.Active, live plan.Color) ([]gitops.Fi
 			return nil, fmt.Errorf("%s holds %d objects: bluegreen rewrites only files of one object", found.file.path, len(found.file.objs))
 		}
 		obj := found.obj.DeepCopy()
-		if err := unstructured.SetNestedField(obj.Object, string(live), "spec", "selector", kube.ColorLabel); err != nil {
-			return nil, fmt.Errorf("%s: spec.selector: %w", found.file.path, err)
+		if err := traffic.SelectColor(obj.Object, live, act.Annotations); err != nil {
+			return nil, fmt.Errorf("%s: %w", found.file.path, err)
 		}
-		ann := obj.GetAnnotations()
-		if ann == nil {
-			ann = map[string]string{}
-		}
-		for _, k := range switchKeys {
-			if v := act.Annotations[k]; v != "" {
-				ann[k] = v
-			} else {
-				delete(ann, k)
-			}
-		}
-		obj.SetAnnotations(ann)
 		data, err := yaml.Marshal(obj.Object)
 		if err != nil {
 			return nil, fmt.Errorf("encode %s: %w", found.file.path, err)
@@ -265,14 +242,14 @@ func activeFiles(g *gitApp, actives []kube.Active, live plan.Color) ([]gitops.Fi
 	return files, nil
 }
 
-// retire is the colour's folder scaled to zero: its Deployments get
-// replicas 0 and its HorizontalPodAutoscalers go (an HPA cannot scale to
-// zero, and would scale it back up). Untouched files keep their bytes. It
-// returns the files and the resources for Argo CD to sync and prune, in
-// namespace ns unless they name their own.
-func retire(g *gitApp, color plan.Color, ns string) ([]gitops.File, []ArgoResource, error) {
+// retire is the colour's folder in git as traffic.Retire leaves it: its
+// Deployments at zero replicas, its HorizontalPodAutoscalers gone (the
+// folder is owned, so their files are deleted). Untouched files keep their
+// bytes. It returns the files, and the resources for Argo CD to sync and
+// prune, in namespace ns unless they name their own.
+func retire(g *gitApp, color plan.Color, ns string) ([]gitops.File, []gitops.Object, error) {
 	var files []gitops.File
-	var refs []ArgoResource
+	var refs []gitops.Object
 	seen := false
 	for i := range g.files {
 		f := &g.files[i]
@@ -280,29 +257,27 @@ func retire(g *gitApp, color plan.Color, ns string) ([]gitops.File, []ArgoResour
 			continue
 		}
 		seen = true
-		var keep []*unstructured.Unstructured
+		var keep []map[string]any
 		changed := false
 		for _, o := range f.objs {
+			out, what, err := traffic.Retire(o.Object)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", f.path, err)
+			}
 			gvk := o.GroupVersionKind()
-			ref := ArgoResource{Group: gvk.Group, Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}
+			ref := gitops.Object{Group: gvk.Group, Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName(), File: f.path}
 			if ref.Namespace == "" {
 				ref.Namespace = ns // Argo CD puts it in the Application's destination
 			}
 			switch {
-			case gvk.Kind == "HorizontalPodAutoscaler":
+			case what == traffic.Dropped:
 				refs, changed = append(refs, ref), true
 				continue
 			case gvk.Kind == "Deployment" && gvk.Group == "apps":
 				refs = append(refs, ref)
-				if n, found, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "replicas"); !found || scalarString(n) != "0" {
-					o = o.DeepCopy()
-					if err := unstructured.SetNestedField(o.Object, int64(0), "spec", "replicas"); err != nil {
-						return nil, nil, fmt.Errorf("%s: spec.replicas: %w", f.path, err)
-					}
-					changed = true
-				}
 			}
-			keep = append(keep, o)
+			changed = changed || what != traffic.Unchanged
+			keep = append(keep, out)
 		}
 		switch {
 		case len(keep) == 0: // the file goes: the folder is owned
@@ -311,7 +286,7 @@ func retire(g *gitApp, color plan.Color, ns string) ([]gitops.File, []ArgoResour
 		default:
 			var docs []string
 			for _, o := range keep {
-				b, err := yaml.Marshal(o.Object)
+				b, err := yaml.Marshal(o)
 				if err != nil {
 					return nil, nil, fmt.Errorf("encode %s: %w", f.path, err)
 				}
@@ -332,77 +307,18 @@ func retire(g *gitApp, color plan.Color, ns string) ([]gitops.File, []ArgoResour
 // from the owned folders (pruning them: an HPA of the retired colour, even
 // when an earlier, interrupted reconcile made the commit), and waits until
 // that operation ends.
-func (s *Stage) commitAndSync(ctx context.Context, argoApp, message string, owned []string, files []gitops.File, refs []ArgoResource) (string, error) {
-	t := s.Clock()
-	change := gitops.Change{Project: s.Project, Branch: s.Branch, Message: message, Owned: owned, Files: files}
-	res, err := gitops.Apply(ctx, s.Repo, change)
-	if err != nil {
-		return "", fmt.Errorf("gitops commit to %s@%s: %w", s.Project, s.Branch, err)
-	}
-	for _, a := range res.Actions {
-		fmt.Fprintf(s.Out, "  %-6s %s\n", a.Action, a.Path)
-	}
-	if res.Committed() {
-		fmt.Fprintf(s.Out, "  gitops %s@%s: committed %s [%s]\n", s.Project, s.Branch, short(res.Revision), s.Clock().Sub(t).Round(time.Millisecond))
-	} else {
-		fmt.Fprintf(s.Out, "  gitops %s@%s: %s already holds it (no new commit)\n", s.Project, s.Branch, short(res.Revision))
-	}
-	removed, err := gitops.Removed(ctx, s.Repo, change, res)
-	if err != nil {
-		return "", fmt.Errorf("gitops %s@%s: what the change removed: %w", s.Project, s.Branch, err)
-	}
-	refs = withRemoved(refs, removed)
-	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
-	defer cancel()
-	t = s.Clock()
-	if err := s.ArgoCD.SyncOnly(ctx, argoApp, res.Revision, refs, true); err != nil {
-		return "", fmt.Errorf("argocd sync %q at %s: %w", argoApp, short(res.Revision), err)
-	}
-	if err := s.waitOperation(ctx, argoApp, res.Revision); err != nil {
-		return "", err
-	}
-	fmt.Fprintf(s.Out, "  argocd %s: synced %d resource(s) at %s [%s]\n", argoApp, len(refs), short(res.Revision), s.Clock().Sub(t).Round(time.Millisecond))
-	return res.Revision, nil
+func (s *Stage) commitAndSync(ctx context.Context, argoApp, message string, owned []string, files []gitops.File, refs []gitops.Object) (string, error) {
+	step := converge.Step{Repo: s.Repo, App: argoApp, Timeout: s.Timeout, Out: indent{s.Out}, Log: s.Log, Clock: s.Clock}
+	return step.RunOnly(ctx, s.ArgoCD, gitops.Change{Project: s.Project, Branch: s.Branch, Message: message, Owned: owned, Files: files}, refs)
 }
 
-// waitOperation polls the Application until its sync at revision ends.
-func (s *Stage) waitOperation(ctx context.Context, argoApp, revision string) error {
-	poll := s.Poll
-	if poll <= 0 {
-		poll = time.Second
-	}
-	last := ""
-	for {
-		app, err := s.ArgoCD.Inspect(ctx, argoApp, false)
-		if err == nil && app.Operation != nil && app.Operation.Revision == revision {
-			switch op := app.Operation; op.Phase {
-			case "Succeeded":
-				return nil
-			case "Failed", "Error":
-				return outcome.Negativef("argocd %s: the sync at %s ended %s%s", argoApp, short(revision), op.Phase, withMsg(op.Message))
-			}
-			last = app.Operation.Phase
-		}
-		timer := time.NewTimer(poll)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return outcome.Externalf("argocd %s: the sync at %s did not end in time (last: %s): %w", argoApp, short(revision), orNone(last), ctx.Err())
-		case <-timer.C:
-		}
-	}
-}
+// indent writes each line of a repair's progress indented, under its
+// "fix" line.
+type indent struct{ w io.Writer }
 
-// withRemoved adds to refs the objects a change removed that refs lack.
-func withRemoved(refs []ArgoResource, removed []gitops.Object) []ArgoResource {
-	have := map[string]bool{}
-	for _, r := range refs {
-		have[r.Group+"/"+r.Kind+"/"+r.Name] = true
+func (i indent) Write(p []byte) (int, error) {
+	if _, err := i.w.Write(append([]byte("  "), p...)); err != nil {
+		return 0, err
 	}
-	for _, o := range removed {
-		if !have[o.Group+"/"+o.Kind+"/"+o.Name] {
-			refs = append(refs, ArgoResource{Group: o.Group, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name})
-		}
-	}
-	return refs
+	return len(p), nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"gitlab.com/platform/bluegreen/internal/gitops"
 	"gitlab.com/platform/bluegreen/internal/kube"
 	"gitlab.com/platform/bluegreen/internal/plan"
 )
@@ -61,8 +62,8 @@ func TestRetire_ScalesTheColourToZeroAndDropsItsHPA(t *testing.T) {
 	if !strings.Contains(d, "replicas: 0") || !strings.Contains(d, "image: shop:1") {
 		t.Errorf("deployment:\n%s", d)
 	}
-	if len(refs) != 2 || refs[0] != (ArgoResource{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "shop-blue"}) ||
-		refs[1] != (ArgoResource{Group: "autoscaling", Kind: "HorizontalPodAutoscaler", Namespace: "shop", Name: "shop-blue"}) {
+	if len(refs) != 2 || refs[0] != (gitops.Object{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "shop-blue", File: "production/shop/blue/deployment-shop-blue.yaml"}) ||
+		refs[1] != (gitops.Object{Group: "autoscaling", Kind: "HorizontalPodAutoscaler", Namespace: "shop", Name: "shop-blue", File: "production/shop/blue/horizontalpodautoscaler-shop-blue.yaml"}) {
 		t.Errorf("refs = %+v, want the Deployment to sync and the HPA to prune", refs)
 	}
 	if _, _, err := retire(gitOf(t, "production/shop", map[string]string{"green/d.yaml": blueDeployment}), plan.Blue, "shop"); err == nil {

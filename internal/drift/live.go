@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -342,14 +343,27 @@ func (s *snapshot) addCluster(ctx context.Context, live Live, objs []*unstructur
 func parallel(n, width int, fn func(i int)) {
 	sem := make(chan struct{}, width)
 	var wg sync.WaitGroup
+	var once sync.Once
+	var crash any
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			// A panic here would end the process with Go's status 2
+			// ("bad input"); carry it to the caller, whose goroutine the
+			// command's recover covers (exit 70).
+			defer func() {
+				if v := recover(); v != nil {
+					once.Do(func() { crash = fmt.Sprintf("%v\n%s", v, debug.Stack()) })
+				}
+			}()
 			fn(i)
 		}()
 	}
 	wg.Wait()
+	if crash != nil {
+		panic(crash)
+	}
 }

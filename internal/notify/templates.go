@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"bytes"
 	"embed"
 	"fmt"
 	"os"
@@ -63,9 +62,25 @@ func LoadTemplates(path string) (*Templates, error) {
 			return nil, fmt.Errorf("slack templates: no *.tmpl file in %s", path)
 		}
 	}
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			return nil, fmt.Errorf("slack templates: %w", err)
+		}
+		if st.Size() > MaxTemplateFileSize {
+			return nil, fmt.Errorf("slack templates: %s is %d bytes; at most %d (notify.MaxTemplateFileSize)", f, st.Size(), MaxTemplateFileSize)
+		}
+	}
 	user, err := template.New("user").Funcs(funcs()).Option("missingkey=error").ParseFiles(files...)
 	if err != nil {
 		return nil, fmt.Errorf("slack templates: %w", err)
+	}
+	for _, tt := range user.Templates() {
+		if tt.Tree != nil {
+			if err := checkRanges(tt.Name(), tt.Tree.Root, 0); err != nil {
+				return nil, err
+			}
+		}
 	}
 	// Check each template against a sample view now, so that a typo in a
 	// field name is a configuration error, not a broken message later.
@@ -73,7 +88,11 @@ func LoadTemplates(path string) (*Templates, error) {
 		if tt.Tree == nil || strings.HasSuffix(tt.Name(), ".tmpl") {
 			continue
 		}
-		if err := tt.Execute(&bytes.Buffer{}, sampleView()); err != nil {
+		var sample any = sampleView()
+		if tt.Name() == driftTemplate {
+			sample = sampleDriftView()
+		}
+		if err := tt.Execute(&limitedWriter{max: MaxMessageSize}, sample); err != nil {
 			return nil, fmt.Errorf("slack templates: %w", err)
 		}
 	}
@@ -81,10 +100,19 @@ func LoadTemplates(path string) (*Templates, error) {
 	return t, nil
 }
 
+// driftTemplate is the name of drift's message template; its data is a
+// DriftView, not a View.
+const driftTemplate = "drift"
+
+// drift renders drift's message.
+func (t *Templates) drift(v DriftView) (string, error) { return t.execute(v, driftTemplate) }
+
 // render executes the first of names that is defined, the user's templates
 // before the defaults. When a template fails and a later one stands in, it
 // returns the text and the failure.
-func (t *Templates) render(v View, names ...string) (string, error) {
+func (t *Templates) render(v View, names ...string) (string, error) { return t.execute(v, names...) }
+
+func (t *Templates) execute(v any, names ...string) (string, error) {
 	var errs []string
 	for _, set := range []*template.Template{t.user, t.def} {
 		if set == nil {
@@ -95,15 +123,15 @@ func (t *Templates) render(v View, names ...string) (string, error) {
 			if tt == nil {
 				continue
 			}
-			var b bytes.Buffer
-			if err := tt.Execute(&b, v); err != nil {
+			b := &limitedWriter{max: MaxMessageSize}
+			if err := tt.Execute(b, v); err != nil {
 				errs = append(errs, err.Error())
 				continue // fall back to the next candidate
 			}
 			if len(errs) > 0 {
-				return strings.TrimSpace(b.String()), fmt.Errorf("slack template: %s", strings.Join(errs, "; "))
+				return strings.TrimSpace(string(b.buf)), fmt.Errorf("slack template: %s", strings.Join(errs, "; "))
 			}
-			return strings.TrimSpace(b.String()), nil
+			return strings.TrimSpace(string(b.buf)), nil
 		}
 	}
 	if len(errs) > 0 {

@@ -12,7 +12,6 @@ import (
 
 	"gitlab.com/platform/bluegreen/internal/converge"
 	"gitlab.com/platform/bluegreen/internal/gitops"
-	"gitlab.com/platform/bluegreen/internal/kube"
 	"gitlab.com/platform/bluegreen/internal/outcome"
 	"gitlab.com/platform/bluegreen/internal/plan"
 )
@@ -55,20 +54,8 @@ func activeFiles(outDir, folder string, p *plan.Plan, color plan.Color, annotati
 		if err != nil {
 			return nil, err
 		}
-		spec, _ := m["spec"].(map[string]any)
-		sel, _ := spec["selector"].(map[string]any)
-		if sel == nil {
-			return nil, outcome.Usagef("rendered Service %s has no selector", o.Name)
-		}
-		sel[kube.ColorLabel] = string(color)
-		meta, _ := m["metadata"].(map[string]any)
-		ann, _ := meta["annotations"].(map[string]any)
-		if ann == nil {
-			ann = map[string]any{}
-			meta["annotations"] = ann
-		}
-		for k, v := range annotations {
-			ann[k] = v
+		if err := SelectColor(m, color, annotations); err != nil {
+			return nil, outcome.Usagef("rendered Service %s: %w", o.Name, err)
 		}
 		data, err := encode(o, m)
 		if err != nil {
@@ -82,25 +69,26 @@ func activeFiles(outDir, folder string, p *plan.Plan, color plan.Color, annotati
 	return files, nil
 }
 
-// retireFiles scale the rendered target colour to zero in git: its
-// Deployment gets replicas 0 and its HPA goes (an HPA cannot scale to zero,
-// and would scale it back up). The colour's folder is returned as owned, so
-// that the HPA's file is deleted.
+// retireFiles scale the rendered target colour to zero in git, as Retire
+// says. The colour's folder is returned as owned, so that a dropped
+// object's file (the HPA's) is deleted.
 func retireFiles(outDir, folder string, p *plan.Plan) (string, []gitops.File, error) {
-	color := p.TargetColor
-	prefix := string(color) + "/"
+	prefix := string(p.TargetColor) + "/"
 	var files []gitops.File
 	for _, o := range p.Rendered.Objects {
-		if !strings.HasPrefix(o.File, prefix) || o.Kind == "HorizontalPodAutoscaler" {
+		if !strings.HasPrefix(o.File, prefix) {
 			continue
 		}
 		m, err := renderedObject(outDir, p, o)
 		if err != nil {
 			return "", nil, err
 		}
-		if o.Kind == "Deployment" {
-			spec, _ := m["spec"].(map[string]any)
-			spec["replicas"] = 0
+		m, what, err := Retire(m)
+		if err != nil {
+			return "", nil, outcome.Usagef("rendered file %s: %w", o.File, err)
+		}
+		if what == Dropped {
+			continue
 		}
 		data, err := encode(o, m)
 		if err != nil {
@@ -108,7 +96,7 @@ func retireFiles(outDir, folder string, p *plan.Plan) (string, []gitops.File, er
 		}
 		files = append(files, gitops.File{Path: path.Join(folder, o.File), Data: data})
 	}
-	return path.Join(folder, string(color)), files, nil
+	return path.Join(folder, string(p.TargetColor)), files, nil
 }
 
 // commitAndSync commits the files, syncs Argo CD at the commit (pruning

@@ -10,9 +10,6 @@ import (
 	"gitlab.com/platform/bluegreen/internal/plan"
 )
 
-// PromoteStage is the ledger name of promote.
-const PromoteStage = "promote"
-
 // Promote switches the active Services to the plan's target colour. It runs
 // under the environment lock, refuses an outdated pipeline, switches through
 // git and Argo CD (or directly with Direct), proves that the active Services
@@ -20,7 +17,7 @@ const PromoteStage = "promote"
 // window. A promote after a finished promote converges without a change.
 func (s *Stage) Promote(ctx context.Context, p *plan.Plan) error {
 	start := s.Clock()
-	if _, ok := p.Last("sync"); !ok {
+	if _, ok := p.Last(plan.Sync); !ok {
 		return outcome.Usagef("plan.json has no sync: run `bluegreen sync` first")
 	}
 	if v := p.Verification; v != nil && v.Result != "pass" {
@@ -57,7 +54,7 @@ func (s *Stage) Promote(ctx context.Context, p *plan.Plan) error {
 			return err
 		}
 		t := &plan.Traffic{Live: target, Previous: previous, Revision: rev, Mode: mode, SwitchedAt: at, IdleUntil: idle}
-		s.record(p, PromoteStage, start, t, fmt.Sprintf("live = %s; %s stays up until %s", target, previous, idle.Format(time.RFC3339)))
+		s.record(p, plan.Promote, start, t, fmt.Sprintf("live = %s; %s stays up until %s", target, previous, idle.Format(time.RFC3339)))
 		fmt.Fprintf(s.Out, "promote done in %s: live = %s, %s kept warm until %s\n", s.Clock().Sub(start).Round(time.Millisecond), target, previous, idle.Format(time.RFC3339))
 		return nil
 	})
@@ -112,12 +109,12 @@ func (s *Stage) stamp(ctx context.Context, p *plan.Plan, at, idle time.Time) err
 }
 
 func (s *Stage) promoteRollout(ctx context.Context, p *plan.Plan, start time.Time) error {
-	return s.driveRollout(ctx, p, start, PromoteStage, "promoted", s.Rollouts.Promote, p.TargetColor, p.LiveColor)
+	return s.driveRollout(ctx, p, start, plan.Promote, "promoted", s.Rollouts.Promote, p.TargetColor, p.LiveColor)
 }
 
 // driveRollout promotes or aborts the Rollout, under the stage's deadline,
 // and records the result.
-func (s *Stage) driveRollout(ctx context.Context, p *plan.Plan, start time.Time, stage, done string,
+func (s *Stage) driveRollout(ctx context.Context, p *plan.Plan, start time.Time, stage plan.Stage, done string,
 	act func(ctx context.Context, ns, name string, progress func(string)) error, live, previous plan.Color) error {
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()

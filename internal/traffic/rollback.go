@@ -10,9 +10,6 @@ import (
 	"gitlab.com/platform/bluegreen/internal/plan"
 )
 
-// RollbackStage is the ledger name of rollback.
-const RollbackStage = "rollback"
-
 // reachTimeout bounds the check that git and Argo CD answer before a
 // rollback chooses its path.
 const reachTimeout = 1500 * time.Millisecond
@@ -29,7 +26,7 @@ func (s *Stage) Rollback(ctx context.Context, p *plan.Plan) error {
 	back, bad := p.LiveColor, p.TargetColor
 	if back == plan.None || back == "" {
 		fmt.Fprintf(s.Out, "rollback: %s was a first release; there is no earlier colour to go back to, so traffic is unchanged\n", bad)
-		p.Append(plan.Result{Stage: RollbackStage, Outcome: outcome.OK.String(), Started: start.UTC(), Finished: s.Clock().UTC(), Message: "nothing to roll back to"})
+		p.Append(plan.Result{Stage: plan.Rollback, Outcome: outcome.OK.String(), Started: start.UTC(), Finished: s.Clock().UTC(), Message: "nothing to roll back to"})
 		return nil
 	}
 	return s.locked(ctx, p, func() error {
@@ -89,7 +86,7 @@ func (s *Stage) rollbackGitOps(ctx context.Context, p *plan.Plan, start time.Tim
 		return err
 	}
 	at := s.Clock().UTC()
-	s.record(p, RollbackStage, start, &plan.Traffic{Live: back, Previous: bad, Revision: rev, Mode: "gitops", SwitchedAt: at, Retired: bad}, fmt.Sprintf("live = %s; %s scaled to zero", back, bad))
+	s.record(p, plan.Rollback, start, &plan.Traffic{Live: back, Previous: bad, Revision: rev, Mode: "gitops", SwitchedAt: at, Retired: bad}, fmt.Sprintf("live = %s; %s scaled to zero", back, bad))
 	fmt.Fprintf(s.Out, "rollback done in %s: live = %s, %s scaled to zero at %s\n", s.Clock().Sub(start).Round(time.Millisecond), back, bad, short(rev))
 	return nil
 }
@@ -116,7 +113,7 @@ func (s *Stage) rollbackFast(ctx context.Context, p *plan.Plan, start time.Time,
 	if err := s.reconcile(ctx, p, tr); err != nil {
 		fmt.Fprintf(s.Out, "reconcile: not done (%v); the next rollback or drift --fix completes it\n", err)
 	}
-	s.record(p, RollbackStage, start, tr, fmt.Sprintf("live = %s (fast path: %s)", back, reason))
+	s.record(p, plan.Rollback, start, tr, fmt.Sprintf("live = %s (fast path: %s)", back, reason))
 	fmt.Fprintf(s.Out, "rollback done in %s: live = %s\n", s.Clock().Sub(start).Round(time.Millisecond), back)
 	return nil
 }
@@ -165,20 +162,7 @@ func (s *Stage) commitRollback(ctx context.Context, p *plan.Plan, what string) (
 
 // clearPending removes the pending-reconcile mark from the active Services.
 func (s *Stage) clearPending(ctx context.Context, p *plan.Plan) error {
-	for _, name := range actives(p) {
-		a, err := s.Services.Active(ctx, p.Namespace, name)
-		if err != nil {
-			return err
-		}
-		if a.Annotations[kube.AnnoPendingReconcile] == "" {
-			continue
-		}
-		if err := s.Services.Annotate(ctx, p.Namespace, name, map[string]*string{kube.AnnoPendingReconcile: nil}); err != nil {
-			return err
-		}
-		fmt.Fprintf(s.Out, "reconcile: Service %s no longer pending\n", name)
-	}
-	return nil
+	return ClearPending(ctx, s.Services, p.Namespace, actives(p), s.Out)
 }
 
 // rollbackDirect is rollback without a GitOps repo.
@@ -192,13 +176,13 @@ func (s *Stage) rollbackDirect(ctx context.Context, p *plan.Plan, start time.Tim
 	if err := s.prove(ctx, p, back, coloredName(p, back)); err != nil {
 		return err
 	}
-	s.record(p, RollbackStage, start, &plan.Traffic{Live: back, Previous: bad, Mode: "direct", SwitchedAt: s.Clock().UTC()}, fmt.Sprintf("live = %s", back))
+	s.record(p, plan.Rollback, start, &plan.Traffic{Live: back, Previous: bad, Mode: "direct", SwitchedAt: s.Clock().UTC()}, fmt.Sprintf("live = %s", back))
 	fmt.Fprintf(s.Out, "rollback done in %s: live = %s\n", s.Clock().Sub(start).Round(time.Millisecond), back)
 	return nil
 }
 
 func (s *Stage) abortRollout(ctx context.Context, p *plan.Plan, start time.Time) error {
-	return s.driveRollout(ctx, p, start, RollbackStage, "aborted", s.Rollouts.Abort, p.LiveColor, p.TargetColor)
+	return s.driveRollout(ctx, p, start, plan.Rollback, "aborted", s.Rollouts.Abort, p.LiveColor, p.TargetColor)
 }
 
 func truncate(s string, n int) string {

@@ -87,19 +87,10 @@ func actives(p *plan.Plan) []string {
 // locked runs fn under the environment lock.
 func (s *Stage) locked(ctx context.Context, p *plan.Plan, fn func() error) error {
 	t := s.Clock()
-	held, err := s.Lock.Acquire(ctx, p.Namespace, p.App, s.Holder)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(s.Out, "lock %s/%s taken by %q [%s]\n", p.Namespace, kube.LeaseName(p.App), s.Holder, s.Clock().Sub(t).Round(time.Millisecond))
-	err = fn()
-	if rerr := held.Release(context.WithoutCancel(ctx)); rerr != nil {
-		s.Log.Warn("lock not released; it expires by itself", "err", rerr)
-	}
-	if err == nil {
-		err = held.Err() // a lost lease taints the run: make the job re-run
-	}
-	return err
+	return Locked(ctx, s.Lock, p.Namespace, p.App, s.Holder, s.Log, func() error {
+		fmt.Fprintf(s.Out, "lock %s/%s taken by %q [%s]\n", p.Namespace, kube.LeaseName(p.App), s.Holder, s.Clock().Sub(t).Round(time.Millisecond))
+		return fn()
+	})
 }
 
 // state reads every active Service and checks they agree.
@@ -162,7 +153,7 @@ func (s *Stage) prove(ctx context.Context, p *plan.Plan, color plan.Color, deplo
 	return nil
 }
 
-func (s *Stage) record(p *plan.Plan, stage string, start time.Time, t *plan.Traffic, msg string) {
+func (s *Stage) record(p *plan.Plan, stage plan.Stage, start time.Time, t *plan.Traffic, msg string) {
 	p.Traffic = t
 	p.Append(plan.Result{
 		Stage: stage, Outcome: outcome.OK.String(), Started: start.UTC(), Finished: s.Clock().UTC(), Message: msg,
