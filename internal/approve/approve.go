@@ -25,9 +25,6 @@ import (
 	"gitlab.com/platform/bluegreen/internal/plan"
 )
 
-// StageName is the approve stage's name in the ledger.
-const StageName = "approve"
-
 // ErrRefused is wrapped by every refusal (exit 1).
 var ErrRefused = errors.New("approval refused")
 
@@ -194,7 +191,7 @@ func (s *Stage) record(p *plan.Plan, start time.Time, kind outcome.Kind, msg str
 	if digest != "" {
 		details["digest"] = digest
 	}
-	p.Append(plan.Result{Stage: StageName, Outcome: kind.String(), Message: msg, Started: start.UTC(), Finished: s.Now().UTC(),
+	p.Append(plan.Result{Stage: plan.Approve, Outcome: kind.String(), Message: msg, Started: start.UTC(), Finished: s.Now().UTC(),
 		JobURL: s.Facts.JobURL, Details: details})
 }
 

@@ -28,8 +28,8 @@ func greenPlan() *plan.Plan {
 	p := &plan.Plan{Schema: 1, App: "checkout", Namespace: "shop", LiveColor: plan.Blue, TargetColor: plan.Green,
 		Image:    "registry.example.com/shop/checkout:2b1c0b8f",
 		Rendered: plan.Rendered{Digest: "sha256:5f1d0c0ffee"}, Pipeline: plan.Pipeline{ID: 7001}}
-	p.Append(plan.Result{Stage: "render", Outcome: "ok", Finished: now.Add(-20 * time.Minute)})
-	p.Append(plan.Result{Stage: "sync", Outcome: "ok", Finished: now.Add(-10 * time.Minute)})
+	p.Append(plan.Result{Stage: plan.Render, Outcome: "ok", Finished: now.Add(-20 * time.Minute)})
+	p.Append(plan.Result{Stage: plan.Sync, Outcome: "ok", Finished: now.Add(-10 * time.Minute)})
 	return p
 }
 
@@ -123,7 +123,7 @@ func TestApprove_Rules(t *testing.T) {
 			}, wantKind: outcome.OK, wantRule: approve.RuleFreshGreen, wantText: "green was verified 2m0s ago"},
 		{name: "a failed sync does not count as fresh", policy: approve.Policy{MaxAge: 5 * time.Minute},
 			plan: func(p *plan.Plan) {
-				p.Append(plan.Result{Stage: "sync", Outcome: "external", Finished: now.Add(-time.Minute)})
+				p.Append(plan.Result{Stage: plan.Sync, Outcome: "external", Finished: now.Add(-time.Minute)})
 			}, wantKind: outcome.Negative, wantRule: approve.RuleFreshGreen, wantText: "10m0s ago"},
 		{name: "never synced refuses", policy: approve.Policy{MaxAge: time.Hour},
 			plan:     func(p *plan.Plan) { p.Ledger = p.Ledger[:1] },

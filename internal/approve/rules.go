@@ -43,7 +43,7 @@ func (s *Stage) freshRule(p *plan.Plan) plan.RuleResult {
 	var last *plan.Result
 	for i := range p.Ledger {
 		r := &p.Ledger[i]
-		if (r.Stage == "sync" || r.Stage == "verify") && r.Outcome == "ok" && (last == nil || r.Finished.After(last.Finished)) {
+		if (r.Stage == plan.Sync || r.Stage == plan.Verify) && r.Outcome == "ok" && (last == nil || r.Finished.After(last.Finished)) {
 			last = r
 		}
 	}
@@ -59,8 +59,8 @@ func (s *Stage) freshRule(p *plan.Plan) plan.RuleResult {
 	return pass(RuleFreshGreen, "%s was %s %s ago (limit %s)", p.TargetColor, pastTense(last.Stage), round(age), limit)
 }
 
-func pastTense(stage string) string {
-	if stage == "verify" {
+func pastTense(stage plan.Stage) string {
+	if stage == plan.Verify {
 		return "verified"
 	}
 	return "synced"

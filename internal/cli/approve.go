@@ -2,12 +2,11 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 
 	"gitlab.com/platform/bluegreen/internal/approve"
 	"gitlab.com/platform/bluegreen/internal/config"
-	"gitlab.com/platform/bluegreen/internal/outcome"
+	"gitlab.com/platform/bluegreen/internal/plan"
 )
 
 func approveCommand() *command {
@@ -58,23 +57,12 @@ func runApprove(ctx context.Context, env *Env, log *slog.Logger, c any) error {
 		Now: env.Now, Out: env.Stdout, Log: log,
 	}
 	if cfg.NeedsGitLab() {
-		gl, err := newGitLab(cfg.GitLab, cfg.CI, log)
+		gl, err := newClients("", cfg.GitLab, cfg.CI, log).GitLab()
 		if err != nil {
-			return outcome.Usagef("%w", err)
+			return err
 		}
 		stage.Pipelines, stage.Members = gl, gl
 	}
-	start := env.Now()
-	return finish(ctx, env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, approve.StageName, start, stage.Run(ctx, p))
-}
-
-// firstErr returns the stage's error, else the error saving its record.
-func firstErr(stageErr, saveErr error) error {
-	if saveErr == nil {
-		return stageErr
-	}
-	if stageErr == nil {
-		return outcome.Externalf("approve: %w", saveErr)
-	}
-	return errors.Join(stageErr, saveErr)
+	rec := newRecord(env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, plan.Approve)
+	return rec.finish(ctx, stage.Run(ctx, p))
 }

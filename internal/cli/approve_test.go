@@ -27,8 +27,9 @@ func writeGreenPlan(t *testing.T) string {
 		Image: "registry.example.com/shop/checkout:2b1c0b8f", Commit: "2b1c0b8f4a5d6e7f8091a2b3c4d5e6f708192a3b",
 		LiveColor: plan.Blue, TargetColor: plan.Green, CreatedAt: time.Now().Add(-time.Hour).UTC(),
 		Pipeline: plan.Pipeline{ProjectPath: "shop/checkout", ID: 7001, URL: "https://gitlab.example.com/shop/checkout/-/pipelines/7001"},
-		Rendered: plan.Rendered{Dir: "rendered", Digest: "sha256:5f1d0c0ffee"}}
-	p.Append(plan.Result{Stage: "sync", Outcome: "ok", Started: time.Now().Add(-2 * time.Minute), Finished: time.Now().Add(-time.Minute)})
+		Rendered: plan.Rendered{Dir: "rendered"}}
+	p.Rendered.Digest = p.Rendered.Sum()
+	p.Append(plan.Result{Stage: plan.Sync, Outcome: "ok", Started: time.Now().Add(-2 * time.Minute), Finished: time.Now().Add(-time.Minute)})
 	if err := p.Save(dir); err != nil {
 		t.Fatal(err)
 	}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
-	"strings"
 
 	"gitlab.com/platform/bluegreen/internal/config"
-	"gitlab.com/platform/bluegreen/internal/gitlab"
 	"gitlab.com/platform/bluegreen/internal/notify"
 	"gitlab.com/platform/bluegreen/internal/outcome"
 	"gitlab.com/platform/bluegreen/internal/plan"
@@ -20,14 +18,14 @@ import (
 // changes the stage's outcome; Slack gets at most BG_SLACK_TIMEOUT, and a
 // message Slack did not take is sent again by the next stage. With neither
 // BG_SLACK_TOKEN nor BG_SLACK_WEBHOOK_URL it does nothing.
-func notifyStage(ctx context.Context, env *Env, log *slog.Logger, cfg config.Notify, ci config.CI, p *plan.Plan, stage string, stageErr error) {
+func notifyStage(ctx context.Context, env *Env, log *slog.Logger, cfg config.Notify, ci config.CI, cl *clients, p *plan.Plan, stage plan.Stage, stageErr error) {
 	if !cfg.SlackEnabled() || p == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.SlackTimeout)
 	defer cancel()
-	scrub := scrubber(cfg, ci)
-	n := newNotifier(env, log, cfg, ci, scrub)
+	scrub := env.scrubText
+	n := newNotifier(env, log, cfg, ci, cl, scrub)
 	n.Notify(ctx, p, stageEvent(env, p, stage, stageErr, ci))
 }
 
@@ -42,7 +40,7 @@ func checkNotify(cfg config.Notify) error {
 	return nil
 }
 
-func newNotifier(env *Env, log *slog.Logger, cfg config.Notify, ci config.CI, scrub func(string) string) *notify.Notifier {
+func newNotifier(env *Env, log *slog.Logger, cfg config.Notify, ci config.CI, cl *clients, scrub func(string) string) *notify.Notifier {
 	log = log.With("component", "notify")
 	n := &notify.Notifier{
 		Channel: cfg.SlackChannel,
@@ -59,7 +57,7 @@ func newNotifier(env *Env, log *slog.Logger, cfg config.Notify, ci config.CI, sc
 	if cfg.SlackWebhookURL.IsSet() {
 		n.Webhook = slack.NewWebhook(cfg.SlackWebhookURL, nil, retry)
 	}
-	if gl, err := newGitLab(cfg.GitLab, ci, log); err == nil {
+	if gl, err := cl.GitLab(); err == nil {
 		n.Jobs = gl
 	}
 	tpl, err := notify.LoadTemplates(cfg.SlackTemplates)
@@ -73,7 +71,7 @@ func newNotifier(env *Env, log *slog.Logger, cfg config.Notify, ci config.CI, sc
 
 // stageEvent is what the stage reports: its outcome, its message (the
 // error, or the ledger's message) and its job.
-func stageEvent(env *Env, p *plan.Plan, stage string, stageErr error, ci config.CI) notify.Event {
+func stageEvent(env *Env, p *plan.Plan, stage plan.Stage, stageErr error, ci config.CI) notify.Event {
 	ev := notify.Event{Stage: stage, Result: outcome.KindOf(stageErr).String(), JobURL: ci.JobURL, At: env.Now()}
 	if r, ok := p.Last(stage); ok {
 		if ev.JobURL == "" {
@@ -87,32 +85,10 @@ func stageEvent(env *Env, p *plan.Plan, stage string, stageErr error, ci config.
 	return ev
 }
 
-// newGitLab builds the GitLab client from BG_GITLAB_TOKEN, or fails when
-// it is not configured.
-func newGitLab(g config.GitLab, ci config.CI, log *slog.Logger) (*gitlab.Client, error) {
-	return gitlab.New(gitlab.Options{URL: g.URL(ci), Token: g.Token, Retry: gitlab.Retry{Attempts: g.Retries}, Log: log})
-}
-
 // projectRef is how the GitLab API is told the project: its ID, else path.
 func projectRef(ci config.CI) string {
 	if ci.ProjectID > 0 {
 		return strconv.FormatInt(ci.ProjectID, 10)
 	}
 	return ci.ProjectPath
-}
-
-// scrubber replaces every configured secret with [redacted]. Messages
-// should never hold one; this is the second line of defence for text that
-// reaches Slack, logs and the plan (an error quoting a URL with a token).
-func scrubber(cfg config.Notify, ci config.CI) func(string) string {
-	var pairs []string
-	for _, s := range []config.Secret{cfg.SlackToken, cfg.SlackWebhookURL, cfg.GitLab.Token, ci.JobToken} {
-		if v := s.Reveal(); len(v) >= 6 {
-			pairs = append(pairs, v, "[redacted]")
-		}
-	}
-	if len(pairs) == 0 {
-		return func(s string) string { return s }
-	}
-	return strings.NewReplacer(pairs...).Replace
 }

@@ -35,7 +35,7 @@ pods, and stamps the switch on the Services. The old colour stays up for
 ` + switchTokens,
 		newConfig: func() validator { return &config.Switch{} },
 		run: func(ctx context.Context, env *Env, log *slog.Logger, c any) error {
-			return runSwitch(ctx, env, log, c.(*config.Switch), traffic.PromoteStage)
+			return runSwitch(ctx, env, log, c.(*config.Switch), plan.Promote)
 		},
 	}
 }
@@ -55,12 +55,12 @@ first release there is nothing to go back to: it says so and exits 0.
 ` + switchTokens,
 		newConfig: func() validator { return &config.Switch{} },
 		run: func(ctx context.Context, env *Env, log *slog.Logger, c any) error {
-			return runSwitch(ctx, env, log, c.(*config.Switch), traffic.RollbackStage)
+			return runSwitch(ctx, env, log, c.(*config.Switch), plan.Rollback)
 		},
 	}
 }
 
-func runSwitch(ctx context.Context, env *Env, log *slog.Logger, cfg *config.Switch, stageName string) error {
+func runSwitch(ctx context.Context, env *Env, log *slog.Logger, cfg *config.Switch, stageName plan.Stage) error {
 	if err := checkNotify(cfg.Notify); err != nil {
 		return err
 	}
@@ -68,15 +68,14 @@ func runSwitch(ctx context.Context, env *Env, log *slog.Logger, cfg *config.Swit
 	if err != nil {
 		return err
 	}
-	rc, err := kube.RESTConfig(cfg.Kubeconfig)
+	cl := newClients(cfg.Kubeconfig, cfg.GitLab, cfg.CI, log)
+	defer cl.Close()
+	kc, err := cl.Kube()
 	if err != nil {
 		return err
 	}
-	kc, err := kube.NewClient(rc)
-	if err != nil {
-		return outcome.As(outcome.Usage, err)
-	}
-	start := env.Now()
+	rec := newRecord(env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, stageName)
+	rec.clients = cl
 	stage := &traffic.Stage{
 		OutDir: cfg.OutDir, Holder: holder(cfg.CI, p), Window: cfg.Window, Timeout: cfg.Timeout,
 		Direct: cfg.Direct, Now: cfg.Now,
@@ -85,34 +84,33 @@ func runSwitch(ctx context.Context, env *Env, log *slog.Logger, cfg *config.Swit
 		Out: env.Stdout, Log: log, Clock: env.Now,
 	}
 	if p.Workload.Kind == "Rollout" {
-		dyn, err := kube.NewDynamic(rc)
+		dyn, err := cl.Dynamic()
 		if err != nil {
-			return outcome.As(outcome.Usage, err)
+			return err
 		}
 		stage.Rollouts = kube.Rollouts{Client: dyn}
 	}
 	if !cfg.Direct {
-		gl, err := newGitLab(cfg.GitLab, cfg.CI, log)
+		gl, err := cl.GitLab()
 		if err != nil {
-			return outcome.Usagef("%w", err)
+			return err
 		}
 		stage.Repo = gl
-		argo, err := reachArgoCD(ctx, cfg.ArgoCD, stageName == traffic.RollbackStage, env.Stdout)
-		if err != nil && stageName == traffic.PromoteStage {
-			return finish(ctx, env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, stageName, start, err)
+		argo, err := cl.ArgoCD(ctx, cfg.ArgoCD, stageName == plan.Rollback, env.Stdout)
+		if err != nil && stageName == plan.Promote {
+			return rec.finish(ctx, err)
 		}
 		if err == nil {
-			defer argo.Close()
 			stage.ArgoCD = argo
 		} else {
 			stage.ArgoCD = unreachableArgo{err} // rollback takes the fast path
 		}
 	}
 	run := stage.Promote
-	if stageName == traffic.RollbackStage {
+	if stageName == plan.Rollback {
 		run = stage.Rollback
 	}
-	return finish(ctx, env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, stageName, start, run(ctx, p))
+	return rec.finish(ctx, run(ctx, p))
 }
 
 // holder names the lock's owner: the pipeline, so that a retried job of the

@@ -33,9 +33,9 @@ bad input (exit 2).`,
 					App: cfg.App, Namespace: cfg.Namespace, Image: cfg.Image,
 					Container: cfg.Container, Deployment: cfg.Deployment, Live: plan.Color(cfg.LiveColor),
 				},
-				Manifests: cfg.Manifests,
-				OutDir:    cfg.OutDir,
-				Reader:    lazyLiveReader{kubeconfig: cfg.Kubeconfig},
+				Manifests: cfg.Manifests, Root: cfg.Root(), AllowRemote: cfg.AllowRemote,
+				OutDir: cfg.OutDir,
+				Reader: lazyLiveReader{kubeconfig: cfg.Kubeconfig},
 				Plan: plan.Plan{
 					Environment: cfg.EnvironmentName(),
 					Commit:      cfg.CI.CommitSHA,
@@ -44,12 +44,13 @@ bad input (exit 2).`,
 				Out: env.Stdout, Log: log, Now: env.Now,
 			}
 			carryThread(cfg.OutDir, cfg.CI.PipelineID, &stage.Plan)
-			start := env.Now()
+			rec := newRecord(env, log, cfg.Notify, cfg.CI, cfg.OutDir, nil, plan.Render)
 			p, err := stage.Run(ctx)
 			if err != nil {
 				return err // nothing was written, and bad input is not news for the channel
 			}
-			return finish(ctx, env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, "render", start, nil)
+			rec.plan = p
+			return rec.finish(ctx, nil)
 		},
 	}
 }
@@ -69,7 +70,7 @@ func carryThread(dir string, pipelineID int64, into *plan.Plan) {
 type lazyLiveReader struct{ kubeconfig string }
 
 func (l lazyLiveReader) LiveColor(ctx context.Context, namespace, service string) (plan.Color, error) {
-	cs, err := kubeClient(l.kubeconfig)
+	cs, err := newClients(l.kubeconfig, config.GitLab{}, config.CI{}, nil).Kube()
 	if err != nil {
 		return "", err
 	}

@@ -10,7 +10,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"k8s.io/client-go/kubernetes"
 
 	"gitlab.com/platform/bluegreen/internal/argocd"
 	"gitlab.com/platform/bluegreen/internal/config"
@@ -47,11 +46,13 @@ api scope and the Developer role; BG_ARGOCD_TOKEN, an Argo CD account token with
 			if err != nil {
 				return err
 			}
-			gl, err := newGitLab(cfg.GitLab, cfg.CI, log)
+			cl := newClients(cfg.Kubeconfig, cfg.GitLab, cfg.CI, log)
+			defer cl.Close()
+			gl, err := cl.GitLab()
 			if err != nil {
-				return outcome.Usagef("%w", err)
+				return err
 			}
-			kc, err := kubeClient(cfg.Kubeconfig)
+			kc, err := cl.Kube()
 			if err != nil {
 				return err
 			}
@@ -62,24 +63,20 @@ api scope and the Developer role; BG_ARGOCD_TOKEN, an Argo CD account token with
 				Out: env.Stdout, Log: log, Now: env.Now,
 			}
 			if cfg.DryRun {
-				rc, err := kube.RESTConfig(cfg.Kubeconfig)
+				differ, err := cl.Differ()
 				if err != nil {
 					return err
 				}
-				differ, err := kube.NewDiffer(rc)
-				if err != nil {
-					return outcome.As(outcome.Usage, err)
-				}
 				return stage.DryRun(ctx, p, differ)
 			}
-			start := env.Now()
-			argo, err := newArgoCD(ctx, cfg.ArgoCD, env.Stdout)
+			rec := newRecord(env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, plan.Sync)
+			rec.clients = cl
+			argo, err := cl.ArgoCD(ctx, cfg.ArgoCD, false, env.Stdout)
 			if err != nil {
-				return finish(ctx, env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, "sync", start, err)
+				return rec.finish(ctx, err)
 			}
-			defer argo.Close()
-			stage.ArgoCD = argo
-			return finish(ctx, env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, "sync", start, stage.Run(ctx, p))
+			stage.ArgoCD, stage.Checkpoint = argo, rec.save
+			return rec.finish(ctx, stage.Run(ctx, p))
 		},
 	}
 }
@@ -94,18 +91,6 @@ func loadPlan(dir, app string) (*plan.Plan, error) {
 		return nil, outcome.Usagef("--app (BG_APP) is %q but %s/plan.json is for %q", app, dir, p.App)
 	}
 	return p, nil
-}
-
-func kubeClient(kubeconfig string) (kubernetes.Interface, error) {
-	cfg, err := kube.RESTConfig(kubeconfig)
-	if err != nil {
-		return nil, err
-	}
-	cs, err := kube.NewClient(cfg)
-	if err != nil {
-		return nil, outcome.As(outcome.Usage, err)
-	}
-	return cs, nil
 }
 
 // argoAdapter gives deploy the small ArgoCD interface it needs, and turns
@@ -158,6 +143,24 @@ func (a *argoAdapter) Wait(ctx context.Context, app, revision string, same func(
 		}
 		progress(line)
 	})
+	return argoKind(err)
+}
+
+// Inspect reads app for drift, with its sync policy and the resources to prune.
+func (a *argoAdapter) Inspect(ctx context.Context, app string, refresh bool) (argocd.App, error) {
+	out, err := a.c.Inspect(ctx, app, refresh)
+	return out, argoKind(err)
+}
+
+// SyncOnly syncs only the named objects of app at revision, pruning those
+// of them that left git: drift --fix's repairs.
+func (a *argoAdapter) SyncOnly(ctx context.Context, app, revision string, only []gitops.Object) error {
+	return argoKind(a.c.SyncOnly(ctx, app, revision, refsOf(only), true))
+}
+
+// WaitOperation waits until app's sync at revision ends.
+func (a *argoAdapter) WaitOperation(ctx context.Context, app, revision string, progress func(string)) error {
+	_, err := a.c.WaitOperation(ctx, app, revision, func(st argocd.Status) { progress(st.String()) })
 	return argoKind(err)
 }
 

@@ -163,7 +163,9 @@ func TestSyncReal_AnotherAppsCommitDuringTheWaitIsNoTimeout(t *testing.T) {
 func TestSyncReal_InvalidManifestFailsWithTheReason(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	dir := editedShop(t, "port: 80", "port: 99999")
+	// render checks the Service's port (it goes into the plan); only the
+	// apiserver checks the target port, so it is Argo CD's sync that fails.
+	dir := editedShop(t, "targetPort: 8080", "targetPort: 99999")
 	code, out, errOut := w.release(dir, "registry.example.com/shop:1", nil)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)

@@ -1,15 +1,10 @@
 package cli
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"gitlab.com/platform/bluegreen/internal/config"
@@ -75,19 +70,20 @@ func runVerify(ctx context.Context, env *Env, log *slog.Logger, c any) error {
 		Checks: checks, Prom: client, Source: client.String(), Since: since, Settle: cfg.Settle,
 		OutDir: cfg.OutDir, JobURL: cfg.CI.JobURL, Out: env.Stdout, Log: log, Now: env.Now,
 	}
-	start := env.Now()
+	rec := newRecord(env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, plan.Verify)
 	rep, stageErr := stage.Run(ctx, p)
 	if err := writeVerifyResult(cfg.OutDir, rep); err != nil && stageErr == nil {
-		stageErr = outcome.Externalf("write %s: %w", plan.DotenvName, err)
+		stageErr = outcome.Local(fmt.Errorf("write %s: %w", plan.DotenvName, err))
 	}
 	if !fromDisk {
 		return stageErr
 	}
-	return finish(ctx, env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, verify.StageName, start, stageErr)
+	return rec.finish(ctx, stageErr)
 }
 
 // verifyPlan loads BG_OUT/plan.json, or builds a plan from the flags when
-// there is none (it is then not saved). Flags override the plan's colours.
+// there is none (it is then not saved). With a plan, the flags must agree
+// with it.
 func verifyPlan(cfg *config.Verify) (*plan.Plan, bool, error) {
 	var p *plan.Plan
 	fromDisk := cfg.HasPlan()
@@ -99,14 +95,19 @@ func verifyPlan(cfg *config.Verify) (*plan.Plan, bool, error) {
 	} else {
 		p = &plan.Plan{Schema: plan.SchemaVersion, App: cfg.App}
 	}
-	if cfg.Namespace != "" {
-		p.Namespace = cfg.Namespace
-	}
-	if cfg.TargetColor != "" {
-		p.TargetColor = plan.Color(cfg.TargetColor)
-	}
-	if cfg.LiveColor != "" {
-		p.LiveColor = plan.Color(cfg.LiveColor)
+	if fromDisk {
+		// The plan is the record every later mode acts on: a flag never
+		// rewrites it, and one that disagrees is a mistake (a stale
+		// dotenv, another job's artifacts).
+		err := p.CheckFlags(filepath.Join(cfg.OutDir, plan.FileName),
+			plan.Flag{Name: "--namespace (BG_NAMESPACE)", Field: "namespace", Value: cfg.Namespace},
+			plan.Flag{Name: "--target-color (BG_TARGET_COLOR)", Field: "targetColor", Value: cfg.TargetColor},
+			plan.Flag{Name: "--live-color (BG_LIVE_COLOR)", Field: "liveColor", Value: cfg.LiveColor})
+		if err != nil {
+			return nil, false, outcome.As(outcome.Usage, err)
+		}
+	} else {
+		p.Namespace, p.TargetColor, p.LiveColor = cfg.Namespace, plan.Color(cfg.TargetColor), plan.Color(cfg.LiveColor)
 	}
 	if p.Namespace == "" {
 		p.Namespace = "default"
@@ -117,27 +118,16 @@ func verifyPlan(cfg *config.Verify) (*plan.Plan, bool, error) {
 	return p, fromDisk, nil
 }
 
-// observationStart is --since, else when sync last finished, else when the
-// plan was made, else now.
+// observationStart is --since, else what the plan says (verify.ObservationStart).
 func observationStart(env *Env, cfg *config.Verify, p *plan.Plan, fromDisk bool) (time.Time, error) {
 	now := env.Now()
-	at, ok, err := cfg.SinceAt(now)
-	switch {
-	case err != nil:
+	at, given, err := cfg.SinceAt(now)
+	if err != nil {
 		return time.Time{}, outcome.Usagef("--since (BG_SINCE): %w", err)
-	case ok:
-		fmt.Fprintf(env.Stdout, "observation starts at %s (--since)\n", at.UTC().Format(time.RFC3339))
-		return at, nil
-	case !fromDisk:
-		fmt.Fprintf(env.Stdout, "observation starts now, %s (no plan.json and no --since)\n", now.UTC().Format(time.RFC3339))
-		return now, nil
 	}
-	if r, ok := p.Last("sync"); ok && !r.Finished.IsZero() {
-		fmt.Fprintf(env.Stdout, "observation starts at %s, when sync finished (plan.json)\n", r.Finished.UTC().Format(time.RFC3339))
-		return r.Finished, nil
-	}
-	fmt.Fprintf(env.Stdout, "observation starts at %s, when the plan was made (plan.json has no sync)\n", p.CreatedAt.UTC().Format(time.RFC3339))
-	return p.CreatedAt, nil
+	at, why := verify.ObservationStart(p, at, given, fromDisk, now)
+	fmt.Fprintln(env.Stdout, why)
+	return at, nil
 }
 
 // verifyResultKey is the dotenv variable later jobs read.
@@ -148,32 +138,8 @@ const verifyResultKey = "BG_VERIFY_RESULT"
 // removes a stale result rather than leave one behind.
 func writeVerifyResult(dir string, rep *verify.Report) error {
 	path := filepath.Join(dir, plan.DotenvName)
-	vars := map[string]string{}
-	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return err
-	default:
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		for sc.Scan() {
-			line := strings.TrimSpace(sc.Text())
-			if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
-				vars[strings.TrimSpace(k)] = v
-			}
-		}
-	}
 	if rep == nil || rep.Verdict == "" {
-		if _, had := vars[verifyResultKey]; !had {
-			return nil
-		}
-		delete(vars, verifyResultKey)
-	} else {
-		vars[verifyResultKey] = string(rep.Verdict)
+		return plan.MergeDotenv(path, nil, verifyResultKey)
 	}
-	out, err := plan.Dotenv(vars)
-	if err != nil {
-		return err
-	}
-	return plan.WriteFileAtomic(path, out)
+	return plan.MergeDotenv(path, map[string]string{verifyResultKey: string(rep.Verdict)})
 }

@@ -51,6 +51,11 @@ type Stage struct {
 	Preview Proof // of the preview Services
 	Live    LiveReader
 
+	// Checkpoint, if not nil, saves the plan mid-run: Run calls it once
+	// the commit is made and recorded in the plan, so that a killed job's
+	// re-run finds the revision. The caller saves the plan at the end.
+	Checkpoint func() error
+
 	Out   io.Writer
 	Log   *slog.Logger
 	Now   func() time.Time
@@ -59,8 +64,8 @@ type Stage struct {
 
 // Run takes the plan's rendered target colour to Synced, Healthy and proven,
 // pruning what its commit removed (old config copies, objects the app
-// dropped). It saves the plan after the commit, so that a killed job's
-// re-run finds the revision, and again at the end with the ledger entry.
+// dropped), and records that in p's ledger. It calls Checkpoint after the
+// commit; it does not save p at the end.
 func (s *Stage) Run(ctx context.Context, p *plan.Plan) error {
 	start := s.Now()
 	files, err := loadRendered(s.OutDir, p, s.Folder)
@@ -82,10 +87,10 @@ func (s *Stage) Run(ctx context.Context, p *plan.Plan) error {
 		Committed: func(rev string) error {
 			p.GitOps = &plan.GitOps{Project: s.Project, Branch: s.Branch, Path: s.Folder, Commit: rev}
 			p.ArgoCD = &plan.ArgoCD{App: s.App, Revision: rev}
-			if err := p.Save(s.OutDir); err != nil {
-				return outcome.Externalf("save plan: %w", err)
+			if s.Checkpoint == nil {
+				return nil
 			}
-			return nil
+			return s.Checkpoint()
 		},
 	}
 	rev, err := step.Run(ctx, gitops.Change{
@@ -100,13 +105,10 @@ func (s *Stage) Run(ctx context.Context, p *plan.Plan) error {
 	}
 	end := s.Now()
 	p.Append(plan.Result{
-		Stage: "sync", Outcome: outcome.OK.String(), Started: start.UTC(), Finished: end.UTC(),
+		Stage: plan.Sync, Outcome: outcome.OK.String(), Started: start.UTC(), Finished: end.UTC(),
 		Message: fmt.Sprintf("%s synced at %s and proven", p.TargetColor, short(rev)),
 		Details: map[string]string{"revision": rev, "argocdApp": s.App},
 	})
-	if err := p.Save(s.OutDir); err != nil {
-		return outcome.Externalf("save plan: %w", err)
-	}
 	fmt.Fprintf(s.Out, "sync done in %s: %s is up at %s with no live traffic\n", end.Sub(start).Round(time.Millisecond), p.TargetColor, short(rev))
 	return nil
 }

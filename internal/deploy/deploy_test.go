@@ -116,10 +116,22 @@ func TestSync_FirstReleaseCommitsOnceThenReRunIsIdempotent(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	p := renderTo(t, f.stage.OutDir, "r.example.com/podinfo:1", plan.None)
+	var checkpoints []string // the revision the plan held at each checkpoint
+	f.stage.Checkpoint = func() error {
+		if p.GitOps == nil {
+			checkpoints = append(checkpoints, "")
+		} else {
+			checkpoints = append(checkpoints, p.GitOps.Commit)
+		}
+		return p.Save(f.stage.OutDir)
+	}
 	if err := f.stage.Run(context.Background(), p); err != nil {
 		t.Fatalf("sync: %v\n%s", err, f.out)
 	}
 	head := f.git(t, "rev-parse", "HEAD")
+	if len(checkpoints) != 1 || checkpoints[0] != head {
+		t.Errorf("checkpoints at %v, want one, after the commit %s was recorded", checkpoints, head)
+	}
 	if p.GitOps == nil || p.GitOps.Commit != head || p.ArgoCD.Revision != head || len(f.argo.synced) != 1 || f.argo.synced[0] != head {
 		t.Fatalf("plan/argo not at the commit %s: gitops %+v argo %+v synced %v", head, p.GitOps, p.ArgoCD, f.argo.synced)
 	}
@@ -135,12 +147,15 @@ func TestSync_FirstReleaseCommitsOnceThenReRunIsIdempotent(t *testing.T) {
 			t.Errorf("commit message lacks %q:\n%s", want, msg)
 		}
 	}
-	saved, err := plan.Load(f.stage.OutDir)
+	if r, ok := p.Last(plan.Sync); !ok || r.Outcome != "ok" || r.Details["revision"] != head {
+		t.Errorf("ledger: %+v", p.Ledger)
+	}
+	saved, err := plan.Load(f.stage.OutDir) // as the checkpoint left it
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, ok := saved.Last("sync"); !ok || r.Outcome != "ok" || r.Details["revision"] != head {
-		t.Errorf("ledger: %+v", saved.Ledger)
+	if saved.GitOps == nil || saved.GitOps.Commit != head {
+		t.Errorf("the checkpoint did not save the commit: %+v", saved.GitOps)
 	}
 
 	// A re-run (GitLab "retry") makes no commit and syncs the same revision.

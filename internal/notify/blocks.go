@@ -6,6 +6,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"gitlab.com/platform/bluegreen/internal/plan"
 	bgslack "gitlab.com/platform/bluegreen/internal/slack"
 )
 
@@ -60,7 +61,7 @@ func (n *Notifier) headMessage(v View, text, head string) bgslack.Message {
 	return bgslack.Message{
 		Text: text,
 		Attachments: []slack.Attachment{{
-			Color:    attachmentColor(unescape(v.Stage), v.Result),
+			Color:    attachmentColor(plan.Stage(unescape(v.Stage)), v.Result),
 			Fallback: text,
 			Blocks:   slack.Blocks{BlockSet: blocks},
 		}},
@@ -96,7 +97,7 @@ func (n *Notifier) replyMessage(v View, text, reply string) bgslack.Message {
 	}
 	if v.AwaitingApproval && v.Links.Play != "" {
 		label := "Approve…"
-		if unescape(v.Stage) == "approve" {
+		if plan.Stage(unescape(v.Stage)) == plan.Approve {
 			label = "Play again…"
 		}
 		btn := slack.NewButtonBlockElement("play", "play", plain(label))

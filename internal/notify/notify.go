@@ -52,7 +52,7 @@ type Site struct {
 
 // Event is one stage's report.
 type Event struct {
-	Stage   string    // render, sync, approve, verify, promote, rollback, drift
+	Stage   plan.Stage
 	Result  string    // the outcome kind: ok, negative, usage, external, locked
 	Message string    // one line: what happened, or the error
 	JobURL  string    // the job that ran the stage
@@ -219,7 +219,7 @@ func messageSpecific(err error) bool {
 // messages can link to its play button. A failed lookup only loses the link.
 func (n *Notifier) playURL(ctx context.Context, p *plan.Plan, d plan.Delivery) string {
 	if n.Jobs == nil || p.Approval != nil || p.Pipeline.ID == 0 || n.Site.ApproveJob == "" ||
-		(d.Stage != "render" && d.Stage != "sync") {
+		(d.Stage != plan.Render && d.Stage != plan.Sync) {
 		return ""
 	}
 	project := orDefault(n.Site.ProjectID, orDefault(n.Site.ProjectPath, p.Pipeline.ProjectPath))
@@ -247,7 +247,7 @@ func (n *Notifier) text(v View, names ...string) string {
 	return n.scrub(s)
 }
 
-func (n *Notifier) report(stage string, s Summary, took time.Duration) {
+func (n *Notifier) report(stage plan.Stage, s Summary, took time.Duration) {
 	if n.Out == nil {
 		return
 	}

@@ -61,7 +61,7 @@ type step struct {
 
 func ledger(stage, outcome, msg string, details map[string]string) func(*plan.Plan, time.Time) {
 	return func(p *plan.Plan, at time.Time) {
-		p.Append(plan.Result{Stage: stage, Outcome: outcome, Message: msg, Started: at.Add(-3200 * time.Millisecond), Finished: at,
+		p.Append(plan.Result{Stage: plan.Stage(stage), Outcome: outcome, Message: msg, Started: at.Add(-3200 * time.Millisecond), Finished: at,
 			JobURL: jobURL(9000 + len(p.Ledger) + 1), Details: details})
 	}
 }
@@ -147,7 +147,7 @@ func (r *rig) run(t *testing.T, p *plan.Plan, s step) []slackfake.Call {
 	r.clock.t = r.clock.t.Add(5 * time.Minute)
 	s.apply(p, r.clock.t)
 	last := p.Ledger[len(p.Ledger)-1]
-	r.n.Notify(context.Background(), p, notify.Event{Stage: s.stage, Result: s.result, Message: s.msg, JobURL: last.JobURL})
+	r.n.Notify(context.Background(), p, notify.Event{Stage: plan.Stage(s.stage), Result: s.result, Message: s.msg, JobURL: last.JobURL})
 	return r.slack.Calls()[before:]
 }
 

@@ -13,7 +13,6 @@ import (
 
 // The stages of a deployment, in pipeline order. Rollback is shown only
 // when it happened.
-var pipelineStages = []string{"render", "sync", "approve", "verify", "promote"}
 
 // View is the data templates see. Every string is already escaped for
 // Slack mrkdwn (&, <, >), so templates can print it as is; Links hold raw
@@ -94,7 +93,7 @@ func (n *Notifier) buildView(p *plan.Plan, d plan.Delivery, play string) View {
 	esc := func(s string) string { return escape(n.scrub(s)) }
 	v := View{
 		App: esc(p.App), Environment: esc(orDefault(p.Environment, p.Namespace)), Namespace: esc(p.Namespace),
-		Stage: esc(d.Stage), Result: d.Result, OK: d.Result == "ok",
+		Stage: esc(string(d.Stage)), Result: d.Result, OK: d.Result == "ok",
 		Verb: verb(d.Stage, d.Result), Emoji: resultEmoji(d.Result),
 		Message: esc(oneLine(d.Message)),
 		Live:    esc(string(p.LiveColor)), Target: esc(string(p.TargetColor)),
@@ -106,7 +105,7 @@ func (n *Notifier) buildView(p *plan.Plan, d plan.Delivery, play string) View {
 		}
 		v.Details = details(r.Details, esc)
 	}
-	if d.Stage == "verify" && p.Verification != nil {
+	if d.Stage == plan.Verify && p.Verification != nil {
 		v.Checks = checks(p, esc)
 	}
 	if a := p.Approval; a != nil {
@@ -116,7 +115,7 @@ func (n *Notifier) buildView(p *plan.Plan, d plan.Delivery, play string) View {
 		}
 	}
 	v.AwaitingApproval = p.Approval == nil &&
-		((d.Stage == "render" || d.Stage == "sync") && d.Result == "ok" || d.Stage == "approve" && d.Result == "negative")
+		((d.Stage == plan.Render || d.Stage == plan.Sync) && d.Result == "ok" || d.Stage == plan.Approve && d.Result == "negative")
 	v.LiveNow = esc(string(liveNow(p, d)))
 	v.Progress = progress(p, d)
 	v.Links = n.links(p, d, play)
@@ -138,7 +137,7 @@ func (n *Notifier) links(p *plan.Plan, d plan.Delivery, play string) Links {
 	if n.Site.ArgoCDURL != "" && p.ArgoCD != nil && p.ArgoCD.App != "" {
 		l.ArgoCD = strings.TrimSuffix(n.Site.ArgoCDURL, "/") + "/applications/" + p.ArgoCD.App
 	}
-	if d.Stage == "approve" && d.Result == "negative" && play == "" {
+	if d.Stage == plan.Approve && d.Result == "negative" && play == "" {
 		l.Play = d.JobURL // the refused job itself can be played again
 	}
 	return l
@@ -147,11 +146,11 @@ func (n *Notifier) links(p *plan.Plan, d plan.Delivery, play string) Links {
 // liveNow is the colour serving traffic after d, as far as the ledger says.
 func liveNow(p *plan.Plan, d plan.Delivery) plan.Color {
 	live := p.LiveColor
-	apply := func(stage, outcome string) {
+	apply := func(stage plan.Stage, outcome string) {
 		switch {
-		case stage == "promote" && outcome == "ok":
+		case stage == plan.Promote && outcome == "ok":
 			live = p.TargetColor
-		case stage == "rollback" && outcome == "ok":
+		case stage == plan.Rollback && outcome == "ok":
 			live = p.LiveColor
 		}
 	}
@@ -165,14 +164,14 @@ func liveNow(p *plan.Plan, d plan.Delivery) plan.Color {
 // progress is every pipeline stage with its newest result; d's own result
 // wins for its stage.
 func progress(p *plan.Plan, d plan.Delivery) []StageView {
-	stages := append([]string(nil), pipelineStages...)
-	_, rolledBack := p.Last("rollback")
-	if rolledBack || d.Stage == "rollback" {
-		stages = append(stages, "rollback")
+	stages := append([]plan.Stage(nil), plan.PipelineStages...)
+	_, rolledBack := p.Last(plan.Rollback)
+	if rolledBack || d.Stage == plan.Rollback {
+		stages = append(stages, plan.Rollback)
 	}
 	var out []StageView
 	for _, s := range stages {
-		sv := StageView{Name: s}
+		sv := StageView{Name: string(s)}
 		if r, ok := p.Last(s); ok {
 			sv.Result = r.Outcome
 		}
@@ -246,19 +245,19 @@ func number(n *plan.Number) string {
 }
 
 // verb words a stage's result.
-func verb(stage, result string) string {
+func verb(stage plan.Stage, result string) string {
 	switch result {
 	case "ok":
-		if w, ok := map[string]string{
-			"render": "rendered", "sync": "synced", "approve": "approved", "verify": "passed",
-			"promote": "promoted", "rollback": "rolled back", "drift": "found no drift",
+		if w, ok := map[plan.Stage]string{
+			plan.Render: "rendered", plan.Sync: "synced", plan.Approve: "approved", plan.Verify: "passed",
+			plan.Promote: "promoted", plan.Rollback: "rolled back", plan.Drift: "found no drift",
 		}[stage]; ok {
 			return w
 		}
 		return "done"
 	case "negative":
-		if w, ok := map[string]string{
-			"approve": "refused", "verify": "failed", "drift": "found drift", "render": "found changes",
+		if w, ok := map[plan.Stage]string{
+			plan.Approve: "refused", plan.Verify: "failed", plan.Drift: "found drift", plan.Render: "found changes",
 		}[stage]; ok {
 			return w
 		}
@@ -316,9 +315,9 @@ func colorEmoji(c string) string {
 
 // attachmentColor is the head's side bar: the result, except that a
 // finished rollback is a warning, not a success.
-func attachmentColor(stage, result string) string {
+func attachmentColor(stage plan.Stage, result string) string {
 	switch {
-	case result == "ok" && stage == "rollback":
+	case result == "ok" && stage == plan.Rollback:
 		return "#ecb22e"
 	case result == "ok":
 		return "#2eb67d"

@@ -245,8 +245,8 @@ func assertLedger(t *testing.T, p *plan.Plan, stages []string) {
 	t.Helper()
 	var got []string
 	for _, r := range p.Ledger {
-		if len(got) == 0 || got[len(got)-1] != r.Stage {
-			got = append(got, r.Stage)
+		if len(got) == 0 || got[len(got)-1] != string(r.Stage) {
+			got = append(got, string(r.Stage))
 		}
 	}
 	if strings.Join(got, ",") != strings.Join(stages, ",") {

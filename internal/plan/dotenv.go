@@ -1,7 +1,11 @@
 package plan
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 )
@@ -26,4 +30,51 @@ func Dotenv(vars map[string]string) ([]byte, error) {
 		fmt.Fprintf(&b, "%s=%s\n", k, v)
 	}
 	return []byte(b.String()), nil
+}
+
+// ParseDotenv reads a dotenv report as GitLab does: KEY=value lines, with
+// blank lines and # comments skipped and no quoting.
+func ParseDotenv(data []byte) map[string]string {
+	vars := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			vars[strings.TrimSpace(k)] = v
+		}
+	}
+	return vars
+}
+
+// MergeDotenv sets vars in the dotenv report at path and removes the keys
+// in remove, keeping every other key an earlier stage wrote, atomically. A
+// file that would not change is not written.
+func MergeDotenv(path string, vars map[string]string, remove ...string) error {
+	old := map[string]string{}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return err
+	default:
+		old = ParseDotenv(data)
+	}
+	merged := make(map[string]string, len(old)+len(vars))
+	for k, v := range old {
+		merged[k] = v
+	}
+	for k, v := range vars {
+		merged[k] = v
+	}
+	for _, k := range remove {
+		delete(merged, k)
+	}
+	out, err := Dotenv(merged)
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(out, data) { // also: no file, and nothing to write
+		return nil
+	}
+	return WriteFileAtomic(path, out)
 }
