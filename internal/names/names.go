@@ -9,11 +9,12 @@ package names
 
 import (
 	"fmt"
-	"path"
+	pathpkg "path"
 	"path/filepath"
 	"strings"
 	"unicode"
 
+	"k8s.io/apimachinery/pkg/api/validate/content"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -22,7 +23,8 @@ import (
 const MaxPreviewService = validation.DNS1035LabelMaxLength - len("-preview")
 
 // Object checks an object's name by the rule of its kind: a Service's is a
-// DNS-1035 label, a Namespace's a DNS-1123 label, every other a DNS-1123
+// DNS-1035 label, a Namespace's a DNS-1123 label, an RBAC object's a path
+// segment (no '/' or '%', not "." or ".."), every other a DNS-1123
 // subdomain (253 characters, lower case, digits, '-' and '.').
 func Object(kind, name string) error {
 	if name == "" {
@@ -34,6 +36,9 @@ func Object(kind, name string) error {
 		errs = validation.IsDNS1035Label(name)
 	case "Namespace":
 		errs = validation.IsDNS1123Label(name)
+	case "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding":
+		// RBAC names need only be path segments: "system:controller:x".
+		errs = content.IsPathSegmentName(name)
 	default:
 		errs = validation.IsDNS1123Subdomain(name)
 	}
@@ -65,10 +70,17 @@ func App(app string) error {
 }
 
 // Environment checks an environment name, which becomes a folder of the
-// GitOps repository: a DNS-1123 label (GitLab's environment slugs are).
+// GitOps repository: one or more DNS-1123 labels separated by '/' (GitLab
+// names review apps "review/<branch>"), at most 255 characters, so that it
+// can never climb out of the repository or into another app's folder.
 func Environment(env string) error {
-	if errs := validation.IsDNS1123Label(env); len(errs) > 0 {
-		return fmt.Errorf("environment %s is invalid (it becomes a GitOps folder): %s", quote(env), strings.Join(errs, "; "))
+	if len(env) > 255 {
+		return fmt.Errorf("environment %s is %d characters; at most 255", quote(env), len(env))
+	}
+	for _, seg := range strings.Split(env, "/") {
+		if errs := validation.IsDNS1123Label(seg); len(errs) > 0 {
+			return fmt.Errorf("environment %s is invalid (it becomes a GitOps folder; each '/'-separated part must be a DNS label): %s", quote(env), strings.Join(errs, "; "))
+		}
 	}
 	return nil
 }
@@ -96,10 +108,10 @@ func RelPath(p string) error {
 		return fmt.Errorf("path %s holds a control character", quote(p))
 	case strings.Contains(p, `\`):
 		return fmt.Errorf("path %s holds a backslash", quote(p))
-	case path.IsAbs(p) || !filepath.IsLocal(filepath.FromSlash(p)):
+	case pathpkg.IsAbs(p) || !filepath.IsLocal(filepath.FromSlash(p)):
 		return fmt.Errorf("path %s leaves its folder", quote(p))
-	case path.Clean(p) != p:
-		return fmt.Errorf("path %s is not clean (it should be %s)", quote(p), quote(path.Clean(p)))
+	case pathpkg.Clean(p) != p:
+		return fmt.Errorf("path %s is not clean (it should be %s)", quote(p), quote(pathpkg.Clean(p)))
 	}
 	return nil
 }
@@ -119,8 +131,11 @@ func Under(p string, dirs ...string) error {
 	return fmt.Errorf("path %s is not inside %s", quote(p), strings.Join(dirs, "/, ")+"/")
 }
 
-// quote prints a value with its control characters escaped, so that a
-// hostile name cannot forge a log line.
+// Quote prints a value quoted, its control characters escaped and cut
+// after 80 characters, so that a hostile name cannot forge a log line or
+// flood a message.
+func Quote(s string) string { return quote(s) }
+
 func quote(s string) string {
 	const max = 80
 	if len(s) > max {

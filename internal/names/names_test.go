@@ -14,6 +14,8 @@ func TestChecks_RefuseWhatTheApiserverOrAFolderWouldNot(t *testing.T) {
 		want string // "" for valid; else a part of the message
 	}{
 		{"configmap subdomain", Object("ConfigMap", "web.config-1"), ""},
+		{"an RBAC name may hold a colon", Object("ClusterRole", "system:controller:web"), ""},
+		{"an RBAC name is one path segment", Object("RoleBinding", "web/../admin"), "may not contain '/'"},
 		{"path in a name", Object("ConfigMap", "x/../../blue/deployment-web-blue"), "invalid"},
 		{"newline in a name", Object("ConfigMap", "web\nforged log line"), `"web\nforged log line"`},
 		{"upper case", Object("Deployment", "Web"), "invalid"},
@@ -27,7 +29,10 @@ func TestChecks_RefuseWhatTheApiserverOrAFolderWouldNot(t *testing.T) {
 		{"app too long for the preview", App(strings.Repeat("a", MaxPreviewService+1)), "-preview"},
 		{"app with a quote", App(`web"}`), "invalid"},
 		{"environment", Environment("production"), ""},
-		{"environment with a slash", Environment("prod/../other-app"), "GitOps folder"},
+		{"environment climbing out", Environment("prod/../other-app"), "GitOps folder"},
+		{"a review app's environment", Environment("review/fix-login"), ""},
+		{"environment with an empty part", Environment("review//x"), "GitOps folder"},
+		{"environment with a trailing slash", Environment("review/"), "GitOps folder"},
 		{"colour", Color("green", false), ""},
 		{"none when allowed", Color("none", true), ""},
 		{"none when not", Color("none", false), "not blue or green"},

@@ -3,8 +3,11 @@ package render
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -33,29 +36,38 @@ type File struct {
 	Digest string
 }
 
-// Encode turns the result into files with stable names and bytes.
+// Encode turns the result into files with stable names and bytes. Each
+// file's path is checked (checkPath: inside the target colour's folder or
+// shared/) and each object's size (MaxObjectSize), so that Write has nothing
+// left to refuse.
 func Encode(res *Result) (*Output, error) {
 	out := &Output{result: res}
 	used := map[string]bool{}
 	all := sha256.New()
 	for _, o := range res.Objects {
 		name := strings.ToLower(o.Obj.GetKind()) + "-" + o.Obj.GetName()
-		path := o.Group + "/" + name + ".yaml"
-		if used[path] {
-			path = o.Group + "/" + name + "-" + o.Obj.GetNamespace() + ".yaml"
+		file := o.Group + "/" + name + ".yaml"
+		if used[file] {
+			file = o.Group + "/" + name + "-" + o.Obj.GetNamespace() + ".yaml"
 		}
-		if used[path] {
-			return nil, outcome.Usagef("%s: two objects render to %s", o.From, path)
+		if used[file] {
+			return nil, outcome.Usagef("%s: two objects render to %s", o.From, file)
 		}
-		used[path] = true
+		if err := checkPath(file, groups(res.Target)...); err != nil {
+			return nil, outcome.Usagef("%s: rendered file: %w", o.From, err)
+		}
+		used[file] = true
 		data, err := yaml.Marshal(o.Obj.Object)
 		if err != nil {
 			return nil, outcome.Usagef("%s: encode: %w", o.From, err)
 		}
+		if len(data) > MaxObjectSize {
+			return nil, outcome.Usagef("%s: rendered %s is %d bytes; at most %d (MaxObjectSize, the apiserver's request limit)", o.From, file, len(data), MaxObjectSize)
+		}
 		sum := sha256.Sum256(data)
 		digest := "sha256:" + hex.EncodeToString(sum[:])
-		fmt.Fprintf(all, "%s\x00%s\n", path, digest)
-		out.Files = append(out.Files, File{Path: path, Data: data, Digest: digest})
+		fmt.Fprintf(all, "%s\x00%s\n", file, digest)
+		out.Files = append(out.Files, File{Path: file, Data: data, Digest: digest})
 	}
 	out.Digest = "sha256:" + hex.EncodeToString(all.Sum(nil))
 	return out, nil
@@ -77,40 +89,59 @@ func (o *Output) Rendered() plan.Rendered {
 	return r
 }
 
-// Write replaces outDir/rendered with the output, then writes plan.json and
-// the dotenv. The rendered folder is built beside the old one and renamed
-// into place, so a failed write never leaves a mix of old and new files.
+// Write replaces outDir/rendered with the output, then writes the dotenv;
+// plan.json is the caller's to save (cli's one writer per run), after it. Every file's path is checked before anything is written:
+// inside the target colour's folder or shared/ (checkPath), and inside
+// outDir once made absolute. The files are written through an os.Root at
+// outDir, so that no symlink leads a write out of it. The rendered folder is
+// built beside the old one and renamed into place, so a failed write never
+// leaves a mix of old and new files.
 func Write(outDir string, out *Output, p *plan.Plan) error {
+	target := plan.None
+	if out.result != nil {
+		target = out.result.Target
+	}
+	for _, f := range out.Files {
+		err := checkPath(f.Path, groups(target)...)
+		if err == nil {
+			err = inside(outDir, f.Path)
+		}
+		if err != nil {
+			return outcome.Usagef("rendered file: %w", err)
+		}
+	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(outDir, ".rendered-")
+	root, err := os.OpenRoot(outDir)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	defer root.Close()
+	tmpDir, err := os.MkdirTemp(outDir, ".rendered-")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Base(tmpDir)
+	defer root.RemoveAll(tmp)
 	for _, f := range out.Files {
-		path := filepath.Join(tmp, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		name := path.Join(tmp, f.Path)
+		if err := root.MkdirAll(path.Dir(name), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(path, f.Data, 0o644); err != nil {
+		if err := root.WriteFile(name, f.Data, 0o644); err != nil {
 			return err
 		}
 	}
-	final := out.Dir(outDir)
-	old := final + ".old"
-	_ = os.RemoveAll(old)
-	if err := os.Rename(final, old); err != nil && !os.IsNotExist(err) {
+	old := RenderedDir + ".old"
+	_ = root.RemoveAll(old)
+	if err := root.Rename(RenderedDir, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if err := os.Rename(tmp, final); err != nil {
+	if err := root.Rename(tmp, RenderedDir); err != nil {
 		return err
 	}
-	_ = os.RemoveAll(old)
-	if err := p.Save(outDir); err != nil {
-		return err
-	}
+	_ = root.RemoveAll(old)
 	env, err := plan.Dotenv(Dotenv(p))
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"gitlab.com/platform/bluegreen/internal/outcome"
@@ -24,21 +25,25 @@ type LiveReader interface {
 
 // Stage is one run of `bluegreen render`.
 type Stage struct {
-	Rules     Rules      // Live may be empty: then Reader decides
-	Manifests string     // the app's manifests path
-	OutDir    string     // where rendered/, plan.json and the dotenv go
-	Reader    LiveReader // used only when Rules.Live is empty
-	Plan      plan.Plan  // identity fields to copy into the new plan (pipeline, commit, environment)
-	Out       io.Writer  // human progress lines
-	Log       *slog.Logger
-	Now       func() time.Time
+	Rules       Rules      // Live may be empty: then Reader decides
+	Manifests   string     // the app's manifests path
+	Root        string     // the project folder a kustomization's local files must stay in; empty means the manifests folder
+	AllowRemote bool       // let a kustomization use pinned remote references (Input.AllowRemote)
+	OutDir      string     // where rendered/, plan.json and the dotenv go
+	Reader      LiveReader // used only when Rules.Live is empty
+	Plan        plan.Plan  // identity fields to copy into the new plan (pipeline, commit, environment)
+	Out         io.Writer  // human progress lines
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
-// Run renders, writes the output and returns the new plan. Nothing is
-// written unless every rule succeeded.
+// Run renders, writes rendered/ and the dotenv, and returns the new plan,
+// validated as every later mode will load it, for the caller to save.
+// Nothing is written unless every rule and every check succeeded: bad input
+// is a usage error (exit 2) found before the first write.
 func (s *Stage) Run(ctx context.Context) (*plan.Plan, error) {
 	start := s.Now()
-	objs, err := Load(s.Manifests)
+	objs, err := Input{Path: s.Manifests, Root: s.Root, AllowRemote: s.AllowRemote}.Load()
 	if err != nil {
 		return nil, err
 	}
@@ -51,9 +56,13 @@ func (s *Stage) Run(ctx context.Context) (*plan.Plan, error) {
 		return nil, err
 	}
 	p := s.newPlan(res, out, start)
+	if err := p.Validate(filepath.Join(s.OutDir, plan.FileName)); err != nil {
+		return nil, outcome.As(outcome.Usage, err)
+	}
 	s.printObjects(res)
 	if err := Write(s.OutDir, out, p); err != nil {
-		return nil, outcome.Externalf("write %s: %w", s.OutDir, err)
+		// A refused path stays a usage error; a failed write is external.
+		return nil, outcome.Local(fmt.Errorf("write %s: %w", s.OutDir, err))
 	}
 	fmt.Fprintf(s.Out, "rendered %d objects from %d inputs in %s → %s (%s)\n",
 		len(res.Objects), len(objs), s.Now().Sub(start).Round(time.Millisecond), out.Dir(s.OutDir), shortDigest(out.Digest))
@@ -121,7 +130,7 @@ func (s *Stage) newPlan(res *Result, out *Output, start time.Time) *plan.Plan {
 	p.CreatedAt = start.UTC()
 	p.Ledger = nil
 	p.Append(plan.Result{
-		Stage: "render", Outcome: outcome.OK.String(), Started: start.UTC(), Finished: s.Now().UTC(),
+		Stage: plan.Render, Outcome: outcome.OK.String(), Started: start.UTC(), Finished: s.Now().UTC(),
 		Message: fmt.Sprintf("rendered %s for %s (live %s)", p.TargetColor, p.Image, p.LiveColor),
 		Details: map[string]string{"digest": out.Digest, "objects": fmt.Sprint(len(res.Objects))},
 	})

@@ -125,6 +125,12 @@ func TestRender_Golden(t *testing.T) {
 				t.Fatal(err)
 			}
 			golden(t, tt.name+".env", string(env))
+			if _, err := os.Stat(filepath.Join(s.OutDir, plan.FileName)); !os.IsNotExist(err) {
+				t.Errorf("render saved plan.json itself (%v): the caller is its one writer", err)
+			}
+			if err := p.Save(s.OutDir); err != nil { // as cli does, and every later mode loads it
+				t.Fatal(err)
+			}
 			saved, err := plan.Load(s.OutDir)
 			if err != nil {
 				t.Fatal(err)
@@ -214,6 +220,23 @@ func TestRender_RefusesBadInput(t *testing.T) {
 		{"no name", "bad/no-name.yaml", Rules{}, []string{"no-name.yaml", "metadata.name is missing"}},
 		{"unknown container", "checkout", Rules{Container: "nope"}, []string{"--container", "Deployment/checkout", `"nope"`, "sidecar app"}},
 		{"namespace conflict", "checkout", Rules{Namespace: "other"}, []string{"deployment.yaml", "metadata.namespace", `"shop"`, `"other"`}},
+		// Hostile identities: checked with internal/names, the message escapes them.
+		{"name is a path", "bad/configmap-path-name.yaml", Rules{}, []string{"configmap-path-name.yaml", "document 2", "ConfigMap", "metadata.name", `"x/../../blue/deployment-web-blue"`, "RFC 1123 subdomain"}},
+		{"name with a newline", "bad/newline-name.yaml", Rules{}, []string{"newline-name.yaml", "ConfigMap", "metadata.name", `"web\nrendered 1 objects: all fine"`}},
+		{"bad namespace", "bad/bad-namespace.yaml", Rules{}, []string{"bad-namespace.yaml", "ServiceAccount/web", "metadata.namespace", `"../shop"`}},
+		{"bad kind", "bad/bad-kind.yaml", Rules{}, []string{"bad-kind.yaml", "document 2", `kind "../../Secret"`}},
+		{"preview name too long", "bad/preview-too-long.yaml", Rules{}, []string{"preview-too-long.yaml", "Service/" + strings.Repeat("a", 56), "56 characters", "at most 55", "-preview"}},
+		{"service port out of range", "bad/service-bad-port.yaml", Rules{}, []string{"service-bad-port.yaml", "Service/web", "spec.ports[1].port 99999", "1 to 65535"}},
+		// Containers without a name.
+		{"container without a name", "bad/container-no-name.yaml", Rules{}, []string{"container-no-name.yaml", "Deployment/web", "spec.template.spec.containers[1].name is missing"}},
+		{"init container without a name", "bad/init-container-no-name.yaml", Rules{}, []string{"Deployment/web", "spec.template.spec.initContainers[0].name is missing"}},
+		// Strict YAML.
+		{"duplicate key", "bad/duplicate-key.yaml", Rules{}, []string{"duplicate-key.yaml", "document 1", `key "name" is defined twice in metadata`, "line 7", "line 5"}},
+		{"alias bomb", "bad/alias-bomb.yaml", Rules{}, []string{"alias-bomb.yaml", "aliases are expanded", "MaxDocument"}},
+		// Kustomizations: no fetch, nothing outside the project folder, strict YAML.
+		{"kustomize remote base", "bad/kustomize-remote", Rules{}, []string{"kustomize-remote/kustomization.yaml", "resources[0]", `"github.com/stefanprodan/podinfo//kustomize?ref=master"`, "remote", "--allow-remote"}},
+		{"kustomize resource outside the project", "bad/kustomize-escape", Rules{}, []string{"kustomize-escape/kustomization.yaml", "resources[0]", `"../../../etc"`, "leaves its folder"}},
+		{"kustomize duplicate key", "bad/kustomize-duplicate-key", Rules{}, []string{"kustomize-duplicate-key/kustomization.yaml", `key "resources" is defined twice`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,6 +255,9 @@ func TestRender_RefusesBadInput(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error holds a raw newline: %q", err)
 			}
 			if _, statErr := os.Stat(s.OutDir); !os.IsNotExist(statErr) {
 				t.Errorf("output folder was written for bad input")

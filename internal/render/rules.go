@@ -56,6 +56,7 @@ type Rendered struct {
 	From   string // the input object, "Kind/name"
 	Action string
 	Note   string
+	src    *Object // the input object, for messages
 }
 
 // Result is what the rules produced.
@@ -69,6 +70,7 @@ type Result struct {
 
 // Apply runs the colouring rules over the input objects. It changes nothing
 // on disk and returns usage errors naming the file, the object and the field.
+// Every name it derives is checked by the rule of its kind.
 func Apply(r Rules, in []*Object) (*Result, error) {
 	if err := checkDuplicates(in); err != nil {
 		return nil, err
@@ -100,6 +102,9 @@ func Apply(r Rules, in []*Object) (*Result, error) {
 			return nil, err
 		}
 	}
+	if err := checkRendered(b.res); err != nil {
+		return nil, err
+	}
 	sortRendered(b.res.Objects)
 	return b.res, nil
 }
@@ -114,8 +119,8 @@ type builder struct {
 	res      *Result
 }
 
-func (b *builder) emit(obj *unstructured.Unstructured, group, from, action, note string) {
-	b.res.Objects = append(b.res.Objects, Rendered{Obj: obj, Group: group, From: from, Action: action, Note: note})
+func (b *builder) emit(src *Object, obj *unstructured.Unstructured, group, action, note string) {
+	b.res.Objects = append(b.res.Objects, Rendered{Obj: obj, Group: group, From: src.ref(), Action: action, Note: note, src: src})
 }
 
 func (b *builder) consume(o *Object) {
@@ -146,7 +151,7 @@ func pickWorkload(r Rules, in []*Object) (*Object, error) {
 				return o, nil
 			}
 		}
-		return nil, outcome.Usagef("--deployment (BG_DEPLOYMENT): no Deployment or Rollout named %q in the manifests (found: %s)", r.Deployment, names(cands))
+		return nil, outcome.Usagef("--deployment (BG_DEPLOYMENT): no Deployment or Rollout named %q in the manifests (found: %s)", r.Deployment, nameList(cands))
 	}
 	switch len(cands) {
 	case 0:
@@ -154,7 +159,7 @@ func pickWorkload(r Rules, in []*Object) (*Object, error) {
 	case 1:
 		return cands[0], nil
 	}
-	return nil, outcome.Usagef("manifests: %d Deployments (%s); choose the one to colour with --deployment (BG_DEPLOYMENT)", len(cands), names(cands))
+	return nil, outcome.Usagef("manifests: %d Deployments (%s); choose the one to colour with --deployment (BG_DEPLOYMENT)", len(cands), nameList(cands))
 }
 
 func isWorkloadKind(o *Object) bool {
@@ -162,7 +167,7 @@ func isWorkloadKind(o *Object) bool {
 	return (gv.Group == "apps" && gv.Kind == "Deployment") || (gv.Group == "argoproj.io" && gv.Kind == "Rollout")
 }
 
-func names(objs []*Object) string {
+func nameList(objs []*Object) string {
 	var s []string
 	for _, o := range objs {
 		s = append(s, o.GetName())
@@ -224,10 +229,10 @@ func (b *builder) colourConfig() error {
 		uses[name]++
 		ref.Rename(name)
 		if b.referencedElsewhere(src) {
-			b.emit(src.Unstructured.DeepCopy(), SharedGroup, src.ref(), ActionPassed, "also used by other workloads")
+			b.emit(src, src.Unstructured.DeepCopy(), SharedGroup, ActionPassed, "also used by other workloads")
 		}
 		b.consume(src)
-		b.emit(cp, string(b.rules.Target), src.ref(), ActionCopied, "")
+		b.emit(src, cp, string(b.rules.Target), ActionCopied, "")
 	}
 	for i := range b.res.Objects {
 		o := &b.res.Objects[i]
@@ -305,7 +310,7 @@ func (b *builder) passRest() error {
 		if b.done[o] {
 			continue
 		}
-		b.emit(o.Unstructured.DeepCopy(), SharedGroup, o.ref(), ActionPassed, "")
+		b.emit(o, o.Unstructured.DeepCopy(), SharedGroup, ActionPassed, "")
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ func (b *builder) colourWorkload() error {
 		if _, ok, _ := unstructured.NestedMap(w.Object, "spec", "strategy", "blueGreen"); !ok {
 			return outcome.Usagef("%s: %s: spec.strategy.blueGreen is missing; bluegreen drives only blue-green Rollouts", w.Source, w.ref())
 		}
-		b.emit(out, SharedGroup, w.ref(), ActionImage, fmt.Sprintf("image set on container %q; Argo Rollouts colours it", container))
+		b.emit(w, out, SharedGroup, ActionImage, fmt.Sprintf("image set on container %q; Argo Rollouts colours it", container))
 		return nil
 	}
 	color := string(b.rules.Target)
@@ -50,7 +50,7 @@ func (b *builder) colourWorkload() error {
 		}
 	}
 	b.res.Workload.Colored = out.GetName()
-	b.emit(out, color, w.ref(), ActionColored, fmt.Sprintf("image set on container %q", container))
+	b.emit(w, out, color, ActionColored, fmt.Sprintf("image set on container %q", container))
 	return nil
 }
 
@@ -94,7 +94,7 @@ func (b *builder) retarget() error {
 			addLabels(out, map[string]string{ColorLabel: string(color), AppLabel: b.rules.App})
 			_ = unstructured.SetNestedField(out.Object, ColoredName(name, color), "spec", "scaleTargetRef", "name")
 			b.consume(o)
-			b.emit(out, string(color), o.ref(), ActionRetargeted, "scaleTargetRef.name "+ColoredName(name, color))
+			b.emit(o, out, string(color), ActionRetargeted, "scaleTargetRef.name "+ColoredName(name, color))
 		case "PodDisruptionBudget":
 			sel, err := labelSelector(o, "spec", "selector")
 			if err != nil {
@@ -108,7 +108,7 @@ func (b *builder) retarget() error {
 			addLabels(out, map[string]string{ColorLabel: string(color), AppLabel: b.rules.App})
 			_ = unstructured.SetNestedField(out.Object, string(color), "spec", "selector", "matchLabels", ColorLabel)
 			b.consume(o)
-			b.emit(out, string(color), o.ref(), ActionRetargeted, "selector + "+ColorLabel+"="+string(color))
+			b.emit(o, out, string(color), ActionRetargeted, "selector + "+ColorLabel+"="+string(color))
 		}
 	}
 	return nil
@@ -145,20 +145,35 @@ func (b *builder) splitServices() error {
 		if !selects(&metav1.LabelSelector{MatchLabels: sel}, b.podLabel) {
 			continue
 		}
+		if err := checkServicePorts(o); err != nil {
+			return err
+		}
 		b.consume(o)
 		act := o.Unstructured.DeepCopy()
 		addLabels(act, map[string]string{AppLabel: b.rules.App, RoleLabel: "active"})
 		_ = unstructured.SetNestedField(act.Object, string(active), "spec", "selector", ColorLabel)
-		b.emit(act, SharedGroup, o.ref(), ActionActive, "selects "+string(active))
+		b.emit(o, act, SharedGroup, ActionActive, "selects "+string(active))
 
 		prev := previewService(o.Unstructured, b.rules.Target)
 		addLabels(prev, map[string]string{AppLabel: b.rules.App, RoleLabel: "preview"})
-		b.emit(prev, SharedGroup, o.ref(), ActionPreview, "selects "+string(b.rules.Target))
+		b.emit(o, prev, SharedGroup, ActionPreview, "selects "+string(b.rules.Target))
 		pair := plan.ServicePair{Active: act.GetName(), Preview: prev.GetName()}
 		if ports := sliceOfMaps(prev.Object["spec"].(map[string]any)["ports"]); len(ports) > 0 {
 			pair.Port, _ = ports[0]["port"].(int64)
 		}
 		b.res.Workload.Services = append(b.res.Workload.Services, pair)
+	}
+	return nil
+}
+
+// checkServicePorts refuses an active Service whose port numbers the
+// apiserver would refuse: they go into the plan, and the preview URL.
+func checkServicePorts(o *Object) error {
+	for i, port := range sliceOfMaps(o.Object["spec"].(map[string]any)["ports"]) {
+		n, ok := port["port"].(int64)
+		if !ok || n < 1 || n > 65535 {
+			return outcome.Usagef("%s: %s: spec.ports[%d].port %v is not a port number (1 to 65535)", o.Source, o.ref(), i, port["port"])
+		}
 	}
 	return nil
 }
