@@ -21,7 +21,7 @@ const (
 
 // Delivery is one stage's message to Slack.
 type Delivery struct {
-	Stage    string     `json:"stage"`
+	Stage    Stage      `json:"stage"`
 	Result   string     `json:"result"` // the stage's outcome: ok, negative, usage, external, locked
 	Message  string     `json:"message,omitempty"`
 	JobURL   string     `json:"jobUrl,omitempty"`

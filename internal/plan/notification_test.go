@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -9,9 +10,11 @@ func TestPlan_ApprovalAndNotificationsRoundTrip(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
-	p := &Plan{Schema: SchemaVersion, App: "checkout", Rendered: Rendered{Digest: "sha256:1"},
+	digest := "sha256:" + strings.Repeat("1", 64)
+	p := &Plan{Schema: SchemaVersion, App: "checkout", Namespace: "shop", Image: "r.example.com/checkout:1",
+		LiveColor: Blue, TargetColor: Green, Rendered: Rendered{Dir: RenderedDir, Digest: digest},
 		Slack: &Slack{Channel: "C0DEPLOYS", ThreadTS: "1.000100"},
-		Approval: &Approval{Approver: Approver{Login: "alice", ID: 7}, At: at, Digest: "sha256:1",
+		Approval: &Approval{Approver: Approver{Login: "alice", ID: 7}, At: at, Digest: digest,
 			Rules: []RuleResult{{Rule: "four-eyes", Passed: true, Detail: "ok"}}},
 		Notifications: &Notifications{Deliveries: []Delivery{
 			{Stage: "render", Result: "ok", At: at, Status: DeliverySent, Attempts: 1},

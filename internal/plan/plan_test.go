@@ -14,7 +14,7 @@ func TestPlan_SaveLoadRoundTripAndAppend(t *testing.T) {
 	dir := t.TempDir()
 	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	p := &Plan{App: "checkout", Namespace: "shop", Image: "r.example.com/c:1", LiveColor: Blue, TargetColor: Green, CreatedAt: at}
-	p.Append(Result{Stage: "render", Outcome: "ok", Started: at, Finished: at.Add(time.Second)})
+	p.Append(Result{Stage: Render, Outcome: "ok", Started: at, Finished: at.Add(time.Second)})
 	if err := p.Save(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -25,8 +25,8 @@ func TestPlan_SaveLoadRoundTripAndAppend(t *testing.T) {
 	if got.Schema != SchemaVersion || got.App != "checkout" || got.TargetColor != Green || len(got.Ledger) != 1 {
 		t.Fatalf("round trip lost data: %+v", got)
 	}
-	got.Append(Result{Stage: "sync", Outcome: "external", Started: at, Finished: at})
-	got.Append(Result{Stage: "sync", Outcome: "ok", Started: at, Finished: at.Add(time.Minute)})
+	got.Append(Result{Stage: Sync, Outcome: "external", Started: at, Finished: at})
+	got.Append(Result{Stage: Sync, Outcome: "ok", Started: at, Finished: at.Add(time.Minute)})
 	if err := got.Save(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -94,5 +94,19 @@ func TestDotenv(t *testing.T) {
 	}
 	if _, err := Dotenv(map[string]string{"A": "x\ny"}); err == nil {
 		t.Fatal("a multi-line value was accepted")
+	}
+}
+
+func TestAppend_MasksURLCredentials(t *testing.T) {
+	t.Parallel()
+	var p Plan
+	p.Append(Result{Stage: "sync", Message: "GET https://gitlab.example.com/api/v4/x?private_token=s3cret-token: 401",
+		Details: map[string]string{"url": "https://u:hunter2@argocd.example.com/"}})
+	r := p.Ledger[0]
+	if strings.Contains(r.Message, "s3cret-token") || strings.Contains(r.Details["url"], "hunter2") {
+		t.Errorf("ledger keeps a credential: %+v", r)
+	}
+	if !strings.Contains(r.Message, "gitlab.example.com") {
+		t.Errorf("masked too much: %q", r.Message)
 	}
 }

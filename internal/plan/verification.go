@@ -83,14 +83,14 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err == nil {
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return fmt.Errorf("number %q: %w", s, err)
+			return fmt.Errorf("number %s: %w", quote(s), err)
 		}
 		*n = Number(f)
 		return nil
 	}
 	var f float64
 	if err := json.Unmarshal(b, &f); err != nil {
-		return fmt.Errorf("number %s: %w", b, err)
+		return fmt.Errorf("number %s: %w", quote(string(b)), err)
 	}
 	*n = Number(f)
 	return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 
 	"gitlab.com/platform/bluegreen/internal/outcome"
 	"gitlab.com/platform/bluegreen/internal/plan"
+	"gitlab.com/platform/bluegreen/internal/prom"
 )
 
 // Built-in defaults, used when neither the check nor the file's top level
@@ -88,14 +90,22 @@ type Vars struct {
 	Window string
 }
 
-// Render fills the query template for one colour and range.
+// Render fills the query template for one colour and range. The app, the
+// namespace and the colour go in escaped as the contents of a PromQL
+// string (prom.EscapeString), for the template's double quotes, so that
+// no value can close its label matcher; Target.Validate refuses such
+// values before, too. A query longer than MaxQuerySize is an error that
+// wraps ErrQueryTooLong.
 func (c *Check) Render(app, namespace string, color plan.Color, window time.Duration) (string, error) {
-	var b bytes.Buffer
-	err := c.tmpl.Execute(&b, Vars{App: app, Namespace: namespace, Color: color, Window: promDuration(window)})
+	w := &limitWriter{max: MaxQuerySize}
+	err := c.tmpl.Execute(w, Vars{
+		App: prom.EscapeString(app), Namespace: prom.EscapeString(namespace),
+		Color: plan.Color(prom.EscapeString(string(color))), Window: promDuration(window),
+	})
 	if err != nil {
 		return "", fmt.Errorf("check %q: query: %w", c.Name, err)
 	}
-	return b.String(), nil
+	return w.buf.String(), nil
 }
 
 // promDuration writes d the way PromQL reads it: 10m, 1h30m, 90s → 1m30s.
@@ -131,11 +141,17 @@ type rawCompare struct {
 
 var checkName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
-// LoadChecks reads and validates a checks file. Every problem is reported at
-// once, each naming the check and the field, as a usage error (exit 2):
-// nothing is queried before the whole file is valid.
+// LoadChecks reads and validates a checks file of at most
+// MaxChecksFileSize bytes. Every problem is reported at once, each naming
+// the check and the field, as a usage error (exit 2): nothing is queried
+// before the whole file is valid.
 func LoadChecks(path string) (*Checks, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, outcome.Usagef("checks file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxChecksFileSize+1))
 	if err != nil {
 		return nil, outcome.Usagef("checks file: %w", err)
 	}
@@ -146,9 +162,14 @@ func LoadChecks(path string) (*Checks, error) {
 	return cs, nil
 }
 
-// ParseChecks validates a checks file's content. path is only for messages.
+// ParseChecks validates a checks file's content, within the limits above.
+// path is only for messages.
 func ParseChecks(path string, data []byte) (*Checks, error) {
 	p := &problems{file: path}
+	if len(data) > MaxChecksFileSize {
+		p.add("", "", "larger than %d bytes (verify.MaxChecksFileSize)", MaxChecksFileSize)
+		return nil, p.err()
+	}
 	var raw rawFile
 	if err := yaml.UnmarshalStrict(data, &raw); err != nil {
 		p.add("", "", "%v", yamlError(err))
@@ -159,6 +180,10 @@ func ParseChecks(path string, data []byte) (*Checks, error) {
 	defNoData := p.noData("", raw.NoData, Fail)
 	if len(raw.Checks) == 0 {
 		p.add("", "checks", "the file has no checks (want a list under `checks:`)")
+	}
+	if len(raw.Checks) > MaxChecks {
+		p.tooMany(len(raw.Checks), checkLabel(MaxChecks, raw.Checks[MaxChecks]))
+		return nil, p.err()
 	}
 	cs := &Checks{Path: path}
 	seen := map[string]bool{}
@@ -180,15 +205,21 @@ func ParseChecks(path string, data []byte) (*Checks, error) {
 	return cs, nil
 }
 
-func (p *problems) check(i int, data json.RawMessage, defWindow, defInterval time.Duration, defNoData Verdict) *Check {
+// checkLabel names the i-th check (from 0) in messages: by its name, else
+// by its place.
+func checkLabel(i int, data json.RawMessage) string {
 	var named struct {
 		Name string `json:"name"`
 	}
 	_ = json.Unmarshal(data, &named)
-	label := named.Name
-	if label == "" {
-		label = fmt.Sprintf("#%d", i+1)
+	if named.Name == "" {
+		return fmt.Sprintf("#%d", i+1)
 	}
+	return named.Name
+}
+
+func (p *problems) check(i int, data json.RawMessage, defWindow, defInterval time.Duration, defNoData Verdict) *Check {
+	label := checkLabel(i, data)
 	var rc rawCheck
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -221,7 +252,7 @@ func (p *problems) check(i int, data json.RawMessage, defWindow, defInterval tim
 	c.NoData = p.noData(label, rc.NoData, defNoData)
 	p.limits(label, c, rc)
 	p.timing(label, c)
-	p.query(label, c)
+	p.budget(label, c, p.query(label, c))
 	return c
 }
 
@@ -279,32 +310,42 @@ func (p *problems) timing(label string, c *Check) {
 // query checks the template and, as far as it can without a PromQL parser,
 // the query itself: brackets and quotes must balance, and the query must
 // depend on the colour. Prometheus judges the rest in the preflight, before
-// the window is evaluated.
-func (p *problems) query(label string, c *Check) {
+// the window is evaluated. It returns the query's length rendered for the
+// longest names a target can have (0 when it is invalid).
+func (p *problems) query(label string, c *Check) int {
 	if strings.TrimSpace(c.Query) == "" {
 		p.add(label, "query", "required")
-		return
+		return 0
 	}
 	t, err := template.New(c.Name).Option("missingkey=error").Parse(c.Query)
+	if err == nil {
+		err = bounded(t)
+	}
 	if err != nil {
 		p.add(label, "query", "template: %v", templateError(err))
-		return
+		return 0
 	}
 	c.tmpl = t
 	c.usesRange = strings.Contains(c.Query, ".Window")
+	longest, err := c.Render(longestApp, longestNamespace, plan.Green, c.Window)
+	if errors.Is(err, ErrQueryTooLong) {
+		p.add(label, "query", "%v", ErrQueryTooLong)
+		return 0
+	}
 	green, err1 := c.Render("app", "ns", plan.Green, time.Minute)
 	blue, err2 := c.Render("app", "ns", plan.Blue, time.Minute)
 	if err := errors.Join(err1, err2); err != nil {
 		p.add(label, "query", "template: %v (the variables are {{.App}} {{.Namespace}} {{.Color}} {{.Window}})", templateError(errors.Unwrap(err1)))
-		return
+		return 0
 	}
 	if err := balanced(green); err != nil {
 		p.add(label, "query", "%v", err)
-		return
+		return 0
 	}
 	if green == blue {
 		p.add(label, "query", "does not use {{.Color}}: green and blue would give the same value")
 	}
+	return len(longest)
 }
 
 func (p *problems) duration(label, field, s string, def time.Duration) time.Duration {
@@ -406,10 +447,13 @@ func balanced(q string) error {
 	return nil
 }
 
-// problems collects every validation error of a checks file.
+// problems collects every validation error of a checks file, and the
+// totals the file's limits bound.
 type problems struct {
-	file string
-	msgs []string
+	file        string
+	msgs        []string
+	queryBytes  int // every valid query, rendered for the longest names
+	evaluations int // every valid check's intervals
 }
 
 func (p *problems) add(check, field, format string, a ...any) {

@@ -72,13 +72,17 @@ type checkRun struct {
 }
 
 // Verify evaluates every check and decides the run. It prints one line per
-// action to Out. Errors are classified: a bad query or bad credentials are
+// action to Out. A target that Target.Validate refuses is outcome.Usage,
+// before any query. Errors are classified: a bad query or bad credentials are
 // outcome.Usage, an unreachable Prometheus outcome.External; then the
 // report holds what was learnt before the error.
 func (s *Stage) Verify(ctx context.Context, t Target) (*Report, error) {
 	rule := s.Rule
 	if rule == (Rule{}) {
 		rule = DefaultRule
+	}
+	if err := t.Validate(); err != nil {
+		return nil, outcome.As(outcome.Usage, err)
 	}
 	rep := &Report{Target: t, Since: s.Since.UTC(), Source: s.Source, Started: s.Now().UTC(), PassScore: s.Checks.PassScore}
 	runs, err := s.plan(t)

@@ -23,13 +23,18 @@ import (
 
 // Run verifies the plan's target colour against its live colour: it prints
 // the summary table, writes verify.junit.xml into OutDir and records the
-// result in p.Verification. The error is the run's outcome: nil for a pass,
-// outcome.Negative for fail and inconclusive, outcome.Usage for a query
-// Prometheus rejects (nothing recorded), outcome.External when Prometheus
+// result in p.Verification and the ledger, and changes nothing else in p: the
+// target is the plan's own. The error is the run's outcome: nil for a pass,
+// outcome.Negative for fail and inconclusive, outcome.Usage for a target
+// that is not a valid name (see Target.Validate) or a query Prometheus
+// rejects (nothing recorded), outcome.External when Prometheus
 // fails (recorded, with no verdict).
 func (s *Stage) Run(ctx context.Context, p *plan.Plan) (*Report, error) {
 	start := s.Now()
 	t := Target{App: p.App, Namespace: p.Namespace, Color: p.TargetColor, Live: p.LiveColor}
+	if err := t.Validate(); err != nil {
+		return nil, outcome.As(outcome.Usage, err) // before the app is printed or put in a query
+	}
 	fmt.Fprintf(s.Out, "verify %s in %s: %d checks, %s (target) against %s (live), window from %s (%s ago)\n",
 		t.App, t.Namespace, len(s.Checks.Checks), t.Color, t.Live, s.Since.UTC().Format(time.RFC3339),
 		shortDuration(s.Now().Sub(s.Since).Round(time.Second)))
@@ -44,7 +49,7 @@ func (s *Stage) Run(ctx context.Context, p *plan.Plan) (*Report, error) {
 			jerr = plan.WriteFileAtomic(filepath.Join(s.OutDir, JUnitName), data)
 		}
 		if jerr != nil {
-			return rep, outcome.Externalf("write the JUnit report: %w", jerr)
+			return rep, outcome.Local(fmt.Errorf("write the JUnit report: %w", jerr))
 		}
 	}
 	p.Verification = rep.Record()
@@ -55,13 +60,10 @@ func (s *Stage) Run(ctx context.Context, p *plan.Plan) (*Report, error) {
 	return rep, err
 }
 
-// StageName is verify's name in the plan's ledger.
-const StageName = "verify"
-
 // record appends the run to the plan's ledger.
 func (s *Stage) record(p *plan.Plan, rep *Report, start time.Time, err error) {
 	r := plan.Result{
-		Stage: StageName, Outcome: outcome.KindOf(err).String(), Message: rep.Reason,
+		Stage: plan.Verify, Outcome: outcome.KindOf(err).String(), Message: rep.Reason,
 		Started: start.UTC(), Finished: s.Now().UTC(), JobURL: s.JobURL,
 		Details: map[string]string{"result": p.Verification.Result, "since": rep.Since.Format(time.RFC3339), "checks": fmt.Sprint(len(rep.Checks))},
 	}
