@@ -10,12 +10,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"gitlab.com/platform/bluegreen/internal/config"
 	"gitlab.com/platform/bluegreen/internal/outcome"
+	"gitlab.com/platform/bluegreen/internal/redact"
 )
 
 // version is stamped at build time with -ldflags "-X ...cli.version=v1.2.3".
@@ -27,6 +31,19 @@ type Env struct {
 	Stdout io.Writer                   // human progress lines
 	Stderr io.Writer                   // structured logs and errors
 	Now    func() time.Time
+
+	// scrub masks credentials in text bound for people: URL credentials
+	// (redact.Text) and, once a mode's configuration is loaded, its
+	// secrets' values.
+	scrub func(string) string
+}
+
+// scrubText masks the credentials in s (see Env.scrub).
+func (e *Env) scrubText(s string) string {
+	if e.scrub == nil {
+		return redact.Text(s)
+	}
+	return e.scrub(s)
 }
 
 // command is one mode of the binary.
@@ -57,48 +74,72 @@ func commands() []*command {
 
 // Main runs bluegreen with args (without the program name) and returns the
 // process exit code: 0 done, 1 negative verdict, 2 usage or configuration
-// error, 3 external failure, 4 locked (DESIGN.md §6).
+// error, 3 external failure, 4 locked (DESIGN.md §6), and 70
+// (outcome.CodeCrash) when a mode panicked. The error line on stderr has
+// its credentials masked.
 func Main(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
-	env := &Env{Lookup: lookup, Stdout: stdout, Stderr: stderr, Now: time.Now}
-	err := run(ctx, env, args)
+	return mainWith(ctx, commands(), args, lookup, stdout, stderr)
+}
+
+// mainWith is Main with the modes given, so that a test can add one.
+func mainWith(ctx context.Context, cmds []*command, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) (code int) {
+	env := &Env{Lookup: lookup, Stdout: stdout, Stderr: stderr, Now: time.Now, scrub: redact.Text}
+	defer func() {
+		// Go exits 2 on a panic it does not recover, and 2 here means
+		// "bad input, nothing changed": a crash must never say that.
+		if v := recover(); v != nil {
+			code = crashed(env, v)
+		}
+	}()
+	err := run(ctx, env, cmds, args)
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
-	code := outcome.Code(err)
-	fmt.Fprintf(stderr, "bluegreen: %v\n", err)
-	return code
+	fmt.Fprintf(stderr, "bluegreen: %s\n", env.scrubText(err.Error()))
+	return outcome.Code(err)
 }
 
-func run(ctx context.Context, env *Env, args []string) error {
+// crashed reports a recovered panic on stderr, its value on one line and
+// then the stack, both masked, and returns outcome.CodeCrash.
+func crashed(env *Env, v any) int {
+	msg := env.scrubText(fmt.Sprint(v))
+	if strings.ContainsFunc(msg, unicode.IsControl) {
+		msg = strconv.Quote(msg)
+	}
+	fmt.Fprintf(env.Stderr, "bluegreen: internal error (a bug in bluegreen, please report it): %s\n%s", msg, env.scrubText(string(debug.Stack())))
+	return outcome.CodeCrash
+}
+
+func run(ctx context.Context, env *Env, cmds []*command, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		if len(args) > 1 {
-			return run(ctx, env, []string{args[1], "--help"})
+			return run(ctx, env, cmds, []string{args[1], "--help"})
 		}
-		printUsage(env.Stdout)
+		printUsage(env.Stdout, cmds)
 		return nil
 	}
 	if args[0] == "--version" {
 		args[0] = "version"
 	}
-	for _, c := range commands() {
+	for _, c := range cmds {
 		if c.name == args[0] {
 			return c.execute(ctx, env, args[1:])
 		}
 	}
-	printUsage(env.Stderr)
+	printUsage(env.Stderr, cmds)
 	return outcome.Usagef("unknown mode %q", args[0])
 }
 
-func printUsage(w io.Writer) {
+func printUsage(w io.Writer, cmds []*command) {
 	fmt.Fprint(w, "bluegreen takes a Kubernetes service through a blue/green release, one GitLab CI job per mode.\n\n")
 	fmt.Fprint(w, "Usage: bluegreen <mode> [flags]\n\nModes:\n")
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	for _, c := range commands() {
+	for _, c := range cmds {
 		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
 	}
 	tw.Flush()
 	fmt.Fprint(w, "\nEvery flag mirrors a BG_* variable; a flag wins over its variable. `bluegreen <mode> --help` lists them.\n")
-	fmt.Fprint(w, "Exit codes: 0 done, 1 negative verdict, 2 usage or configuration error (nothing changed), 3 external system failed (retryable), 4 environment locked.\n")
+	fmt.Fprint(w, "Exit codes: 0 done, 1 negative verdict, 2 usage or configuration error (nothing changed), 3 external system failed (retryable), 4 environment locked, 70 internal error (a bug in bluegreen).\n")
 }
 
 func (c *command) execute(ctx context.Context, env *Env, args []string) error {
@@ -122,7 +163,9 @@ func (c *command) execute(ctx context.Context, env *Env, args []string) error {
 	}
 	verbose := false
 	if bind != nil {
-		if err := bind.Load(ctx, env.Lookup); err != nil {
+		err := bind.Load(ctx, env.Lookup)
+		env.scrub = redact.Scrubber(bind.Secrets()...)
+		if err != nil {
 			return outcome.As(outcome.Usage, err)
 		}
 		if err := cfg.Validate(); err != nil {

@@ -3,11 +3,17 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"gitlab.com/platform/bluegreen/internal/config"
+	"gitlab.com/platform/bluegreen/internal/outcome"
 	"gitlab.com/platform/bluegreen/internal/plan"
 )
 
@@ -171,5 +177,170 @@ func TestRender_ClusterUnreachableIsExit3(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("output written although the live colour is unknown")
+	}
+}
+
+// leakURL is a URL with credentials in its query, as an error might quote it.
+const leakURL = "https://gitlab.example.com/api/v4/user?private_token=s3cret-pt&per_page=20&access_token=s3cret-at"
+
+// assertMasked fails when a query credential of leakURL, or token, shows in
+// any of the texts.
+func assertMasked(t *testing.T, where, token string, texts ...string) {
+	t.Helper()
+	for _, s := range []string{"s3cret-pt", "s3cret-at", token} {
+		if s == "" {
+			continue
+		}
+		for _, txt := range texts {
+			if strings.Contains(txt, s) {
+				t.Errorf("%s shows %q:\n%s", where, s, txt)
+			}
+		}
+	}
+}
+
+// tokenConfig is a mode's config holding a secret, as every real one does.
+type tokenConfig struct {
+	Token config.Secret `env:"BG_GITLAB_TOKEN"`
+}
+
+func (*tokenConfig) Validate() error { return nil }
+
+// testMode is a mode for tests only, configured by a tokenConfig.
+func testMode(name string, run func(context.Context, *Env, *slog.Logger, any) error) *command {
+	return &command{name: name, summary: "a test mode", newConfig: func() validator { return &tokenConfig{} }, run: run}
+}
+
+// runWith runs Main with one more mode, cmd, and runs that mode.
+func runWith(t *testing.T, env map[string]string, cmd *command) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	code = mainWith(context.Background(), append(commands(), cmd), []string{cmd.name}, lookup, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestMain_PanicIsExit70NeverExit2(t *testing.T) {
+	t.Parallel()
+	const token = "glpat-PANIC-LEAKCHECK-1234"
+	tests := []struct {
+		name  string
+		panic func() error
+		want  string // the value as the first line shows it
+	}{
+		{"a string quoting a URL", func() error { panic("GET " + leakURL + " failed") }, "GET https://gitlab.example.com/api/v4/user?private_token=[redacted]&per_page=20&access_token=[redacted] failed"},
+		{"an error quoting the token", func() error { panic(fmt.Errorf("auth with %s refused", token)) }, "auth with [redacted] refused"},
+		//lint:ignore SA5000 the row panics on purpose
+		{"nil map", func() error { var m map[string]int; m["x"] = 1; return nil }, "assignment to entry in nil map"},
+		{"nil pointer", func() error { var p *plan.Plan; return errors.New(p.App) }, "runtime error: invalid memory address or nil pointer dereference"},
+		{"index out of range", func() error { s := []string{}; return errors.New(s[len(os.Args)+1]) }, "runtime error: index out of range"},
+		{"panic(nil)", func() error { panic(nil) }, "panic called with nil argument"},
+		{"several lines", func() error { panic("first\nsecond") }, `"first\nsecond"`},
+		// A usage error on its way out must not survive a panic after it.
+		{"while returning a usage error", func() (err error) {
+			defer func() { panic("late") }()
+			return outcome.Usagef("bad input")
+		}, "late"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, stderr := runWith(t, map[string]string{"BG_GITLAB_TOKEN": token}, testMode("crash", func(context.Context, *Env, *slog.Logger, any) error {
+				return tt.panic()
+			}))
+			if code != outcome.CodeCrash || code == 2 {
+				t.Fatalf("exit %d, want %d\n%s", code, outcome.CodeCrash, stderr)
+			}
+			first, stack, _ := strings.Cut(stderr, "\n")
+			if want := "bluegreen: internal error (a bug in bluegreen, please report it): "; !strings.HasPrefix(first, want) || !strings.Contains(first, tt.want) {
+				t.Errorf("first line %q, want %q and %q", first, want, tt.want)
+			}
+			if !strings.Contains(stack, "goroutine ") || !strings.Contains(stack, "main_test.go") {
+				t.Errorf("no stack after the line:\n%s", stack)
+			}
+			assertMasked(t, "a crash report", token, stderr)
+		})
+	}
+}
+
+func TestExit_LocalFaultsAreExit2NeverExit3(t *testing.T) {
+	t.Parallel()
+	const token = "glpat-LOCAL-LEAKCHECK-1234"
+	render := []string{"render", "--app", "podinfo", "--manifests", podinfo, "--image", "r.example.com/p:1", "--live-color", "blue"}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"--out is a file", map[string]string{"BG_OUT": file}, render, "--out (BG_OUT): " + strconv.Quote(file) + " is a file, not a folder"},
+		{"--out is under a file", map[string]string{"BG_OUT": filepath.Join(file, "out")}, render, "--out (BG_OUT): " + strconv.Quote(filepath.Join(file, "out")) + " cannot be a folder: not a directory"},
+		{"--out is too long a name", map[string]string{"BG_OUT": filepath.Join(dir, strings.Repeat("o", 300))}, render, "cannot be a folder: file name too long"},
+		{"app with a newline", map[string]string{"BG_OUT": filepath.Join(dir, "out"), "BG_APP": "web\nforged"}, render[:1], `--app (BG_APP): "web\nforged" is not a DNS label`},
+		{"GitLab token with a newline", map[string]string{"BG_GITLAB_TOKEN": token + "\n"}, render, "BG_GITLAB_TOKEN: holds a newline or another control character"},
+		{"Slack token with a header", map[string]string{"BG_SLACK_TOKEN": token + "\r\nX-Injected: 1"}, render, "BG_SLACK_TOKEN: holds a newline"},
+		{"webhook with a NUL", map[string]string{"BG_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/" + token + "\x00"}, render, "BG_SLACK_WEBHOOK_URL: holds a newline"},
+		{"job token with a tab", map[string]string{"CI_JOB_TOKEN": token + "\t"}, render, "CI_JOB_TOKEN: holds a newline"},
+		{"Argo CD token with a newline", map[string]string{"BG_ARGOCD_TOKEN": token + "\n"}, []string{"sync"}, "BG_ARGOCD_TOKEN: holds a newline"},
+		{"Prometheus token with a newline", map[string]string{"BG_PROMETHEUS_TOKEN": token + "\n"}, []string{"verify"}, "BG_PROMETHEUS_TOKEN: holds a newline"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out := filepath.Join(t.TempDir(), "out")
+			env := map[string]string{"BG_OUT": out}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			code, stdout, stderr := runCLI(t, env, tt.args...)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2\n%s\n%s", code, stdout, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr does not say %q:\n%s", tt.want, stderr)
+			}
+			if n := strings.Count(stderr, "\n"); n != 1 || !strings.HasPrefix(stderr, "bluegreen: ") {
+				t.Errorf("stderr is %d lines, want the one error line:\n%s", n, stderr)
+			}
+			assertMasked(t, "a configuration error", token, stdout, stderr)
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("output written despite a configuration error")
+			}
+		})
+	}
+}
+
+func TestRedact_ErrorLineMasksURLCredentialsAndSecrets(t *testing.T) {
+	t.Parallel()
+	const token = "glpat-ERRLINE-LEAKCHECK-1234"
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"external", outcome.Externalf("gitlab: Get %q: connection refused", leakURL), `gitlab: Get "https://gitlab.example.com/api/v4/user?private_token=[redacted]&per_page=20&access_token=[redacted]": connection refused`},
+		{"usage", outcome.Usagef("--gitlab-api-url (BG_GITLAB_API_URL): %s is refused", leakURL), "private_token=[redacted]"},
+		{"the configured token", fmt.Errorf("auth with %s: 401", token), "auth with [redacted]: 401"},
+		{"a password", errors.New("dial https://bob:hunter2@gitlab.example.com/: refused"), "https://bob:xxxxx@gitlab.example.com/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, stderr := runWith(t, map[string]string{"BG_GITLAB_TOKEN": token}, testMode("fail", func(context.Context, *Env, *slog.Logger, any) error {
+				return tt.err
+			}))
+			if code != outcome.Code(tt.err) || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, outcome.Code(tt.err), tt.want)
+			}
+			assertMasked(t, "the error line", token, stderr)
+			if strings.Contains(stderr, "hunter2") {
+				t.Errorf("the error line shows a password: %s", stderr)
+			}
+		})
 	}
 }

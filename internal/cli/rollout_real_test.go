@@ -53,7 +53,7 @@ func TestRolloutReal_PromoteAndAbortDriveTheRollout(t *testing.T) {
 	out := t.TempDir()
 	p := &plan.Plan{App: "shop", Namespace: ns, Image: "r.example.com/shop:2", LiveColor: plan.Blue, TargetColor: plan.Green,
 		Workload: plan.Workload{Kind: "Rollout", Name: "shop"}}
-	p.Append(plan.Result{Stage: "sync", Outcome: "ok", Started: time.Now(), Finished: time.Now()})
+	p.Append(plan.Result{Stage: plan.Sync, Outcome: "ok", Started: time.Now(), Finished: time.Now()})
 	if err := p.Save(out); err != nil {
 		t.Fatal(err)
 	}

@@ -49,8 +49,8 @@ func (w *verifyWorld) withPlan(t *testing.T) {
 	t.Helper()
 	p := &plan.Plan{Schema: plan.SchemaVersion, App: scenario.App, Namespace: scenario.Namespace, Image: "registry.example.com/shop:2",
 		LiveColor: plan.Blue, TargetColor: plan.Green, CreatedAt: w.since.Add(-10 * time.Minute)}
-	p.Append(plan.Result{Stage: "render", Outcome: "ok", Started: w.since.Add(-10 * time.Minute), Finished: w.since.Add(-9 * time.Minute)})
-	p.Append(plan.Result{Stage: "sync", Outcome: "ok", Started: w.since.Add(-5 * time.Minute), Finished: w.since})
+	p.Append(plan.Result{Stage: plan.Render, Outcome: "ok", Started: w.since.Add(-10 * time.Minute), Finished: w.since.Add(-9 * time.Minute)})
+	p.Append(plan.Result{Stage: plan.Sync, Outcome: "ok", Started: w.since.Add(-5 * time.Minute), Finished: w.since})
 	if err := p.Save(w.dir); err != nil {
 		t.Fatal(err)
 	}

@@ -97,6 +97,7 @@ func (b *Binding) Load(ctx context.Context, lookup func(string) (string, bool)) 
 
 // checkTypes parses every value that is set the way envconfig will, so that
 // a bad value is reported with its variable and flag, not a Go field path.
+// A secret is checked for control characters instead, and never shown.
 func (b *Binding) checkTypes(l envconfig.Lookuper) error {
 	var ps Problems
 	for _, o := range b.opts {
@@ -110,6 +111,10 @@ func (b *Binding) checkTypes(l envconfig.Lookuper) error {
 		}
 		var err error
 		switch {
+		case o.typ == secretType:
+			if msg := controlProblem(v); msg != "" {
+				ps.Add(o.env, flag, "%s", msg)
+			}
 		case o.typ == reflect.TypeOf(time.Duration(0)):
 			_, err = time.ParseDuration(v)
 		case o.typ.Kind() == reflect.Bool:
@@ -122,11 +127,7 @@ func (b *Binding) checkTypes(l envconfig.Lookuper) error {
 			_, err = strconv.ParseFloat(v, 64)
 		}
 		if err != nil {
-			shown := strconv.Quote(v)
-			if o.typ == reflect.TypeOf(Secret("")) {
-				shown = redacted
-			}
-			ps.Add(o.env, flag, "%s is not a valid %s", shown, kindName(o.typ))
+			ps.Add(o.env, flag, "%q is not a valid %s", v, kindName(o.typ))
 		}
 	}
 	return ps.Err()
@@ -174,11 +175,35 @@ func (b *Binding) PrintFlags(w io.Writer) {
 func (b *Binding) SecretVars() []string {
 	var out []string
 	for _, o := range b.opts {
-		if o.typ == reflect.TypeOf(Secret("")) && strings.HasPrefix(o.env, "BG_") {
+		if o.typ == secretType && strings.HasPrefix(o.env, "BG_") {
 			out = append(out, o.env)
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// Secrets returns the values of the target's secrets that are set, for a
+// scrubber of text that might quote one (redact.Scrubber). Call it after
+// Load.
+func (b *Binding) Secrets() []string {
+	var out []string
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Field(i)
+			switch {
+			case !f.CanInterface():
+			case f.Type() == secretType:
+				if s := f.Interface().(Secret); s.IsSet() {
+					out = append(out, s.Reveal())
+				}
+			case f.Kind() == reflect.Struct:
+				walk(f)
+			}
+		}
+	}
+	walk(reflect.ValueOf(b.target).Elem())
 	return out
 }
 

@@ -10,8 +10,12 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"regexp"
 	"strings"
+
+	"gitlab.com/platform/bluegreen/internal/names"
 )
 
 // Common is what every mode needs.
@@ -32,6 +36,7 @@ type CI struct {
 	APIURL          string `env:"CI_API_V4_URL"`
 	ProjectID       int64  `env:"CI_PROJECT_ID"`
 	ProjectPath     string `env:"CI_PROJECT_PATH"`
+	ProjectDir      string `env:"CI_PROJECT_DIR"`
 	PipelineID      int64  `env:"CI_PIPELINE_ID"`
 	PipelineURL     string `env:"CI_PIPELINE_URL"`
 	PipelineSource  string `env:"CI_PIPELINE_SOURCE"`
@@ -110,8 +115,26 @@ func (c *Common) validate(ps *Problems, appRequired bool) {
 	if c.Namespace != "" && (!dnsLabel.MatchString(c.Namespace) || len(c.Namespace) > 63) {
 		ps.Add("BG_NAMESPACE", "--namespace", "%q is not a valid namespace name", c.Namespace)
 	}
-	if c.OutDir == "" {
+	// A missing folder is made when the first file is written; a path that
+	// cannot become one (a file, a name too long) is refused before any
+	// mode acts, so that it is exit 2 and not a failed write later.
+	switch fi, err := os.Stat(c.OutDir); {
+	case c.OutDir == "":
 		ps.Add("BG_OUT", "--out", "must not be empty")
+	case err == nil && !fi.IsDir():
+		ps.Add("BG_OUT", "--out", "%q is a file, not a folder", c.OutDir)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		ps.Add("BG_OUT", "--out", "%q cannot be a folder: %v", c.OutDir, unwrapPathError(err))
+	}
+	switch {
+	case c.Environment != "":
+		if err := names.Environment(c.Environment); err != nil {
+			ps.Add("BG_ENVIRONMENT", "--environment", "%v", err)
+		}
+	case c.CI.EnvironmentName != "":
+		if err := names.Environment(c.CI.EnvironmentName); err != nil {
+			ps.Add("CI_ENVIRONMENT_NAME", "", "%v (set BG_ENVIRONMENT to a valid name)", err)
+		}
 	}
 }
 

@@ -8,6 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,8 +107,70 @@ func TestBind_BadValuesNameVariableAndFlagButNotSecrets(t *testing.T) {
 	}
 }
 
+func TestBind_SecretsWithControlCharactersAreRefusedUnshown(t *testing.T) {
+	t.Parallel()
+	// Every secret variable of the modes that hold them.
+	targets := map[string]func() any{
+		"BG_GITLAB_TOKEN": func() any { return &Sync{} }, "BG_ARGOCD_TOKEN": func() any { return &Sync{} },
+		"BG_SLACK_TOKEN": func() any { return &Approve{} }, "BG_SLACK_WEBHOOK_URL": func() any { return &Approve{} },
+		"BG_PROMETHEUS_TOKEN": func() any { return &Verify{} }, "CI_JOB_TOKEN": func() any { return &Render{} },
+	}
+	values := []struct{ name, value string }{
+		{"trailing newline", token + "\n"},
+		{"header injection", token + "\r\nX-Forwarded-For: 10.0.0.1"},
+		{"NUL", token + "\x00"},
+		{"tab", "glpat\t" + token},
+		{"DEL", token + "\x7f"},
+		{"C1 next line", token + "\u0085"},
+	}
+	for env, target := range targets {
+		for _, v := range values {
+			t.Run(env+"/"+v.name, func(t *testing.T) {
+				t.Parallel()
+				b := Bind(flag.NewFlagSet("t", flag.ContinueOnError), target())
+				err := b.Load(context.Background(), func(k string) (string, bool) { return v.value, k == env })
+				if err == nil || !IsProblem(err) {
+					t.Fatalf("accepted, or not a config problem: %v", err)
+				}
+				msg := err.Error()
+				if !strings.Contains(msg, env+": holds a newline or another control character") {
+					t.Errorf("error does not name %s: %s", env, msg)
+				}
+				if strings.Contains(msg, token) || strings.Contains(msg, strconv.Quote(v.value)) {
+					t.Errorf("error shows the value: %s", msg)
+				}
+			})
+		}
+	}
+	for _, good := range []string{token, "https://hooks.slack.com/services/T0/B0/abc", "tok with spaces"} {
+		if _, err := load(t, map[string]string{"BG_TOKEN": good}); err != nil {
+			t.Errorf("%q refused: %v", good, err)
+		}
+	}
+}
+
+func TestBind_SecretsListsTheSetSecretValues(t *testing.T) {
+	t.Parallel()
+	var cfg Sync
+	b := Bind(flag.NewFlagSet("t", flag.ContinueOnError), &cfg)
+	env := map[string]string{"BG_GITLAB_TOKEN": "glpat-1", "BG_ARGOCD_TOKEN": "argo-2", "CI_JOB_TOKEN": "job-3", "BG_APP": "not-a-secret"}
+	if err := b.Load(context.Background(), func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	got := b.Secrets()
+	slices.Sort(got)
+	if want := []string{"argo-2", "glpat-1", "job-3"}; !slices.Equal(got, want) {
+		t.Errorf("Secrets() = %q, want %q", got, want)
+	}
+}
+
 func TestCommon_Validate(t *testing.T) {
 	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plan.json")
+	if err := os.WriteFile(file, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		c    Common
 		want string
@@ -115,6 +181,15 @@ func TestCommon_Validate(t *testing.T) {
 		{Common{App: strings.Repeat("a", 48), OutDir: "x"}, "at most 47"},
 		{Common{App: "a", Namespace: "Bad NS", OutDir: "x"}, "--namespace (BG_NAMESPACE)"},
 		{Common{App: "a"}, "--out (BG_OUT)"},
+		{Common{App: "a", OutDir: dir}, ""},
+		{Common{App: "a", OutDir: filepath.Join(dir, "new", "folder")}, ""}, // made later
+		{Common{App: "a", OutDir: file}, "--out (BG_OUT): " + strconv.Quote(file) + " is a file, not a folder"},
+		{Common{App: "a", OutDir: filepath.Join(file, "sub")}, "--out (BG_OUT): " + strconv.Quote(filepath.Join(file, "sub")) + " cannot be a folder: not a directory"},
+		{Common{App: "a", OutDir: filepath.Join(dir, strings.Repeat("x", 300))}, "cannot be a folder: file name too long"},
+		{Common{App: "a", OutDir: "x", Environment: "review/fix-login"}, ""},
+		{Common{App: "a", OutDir: "x", Environment: "production/../other-app"}, "--environment (BG_ENVIRONMENT)"},
+		{Common{App: "a", OutDir: "x", CI: CI{EnvironmentName: "prod\nforged"}}, "CI_ENVIRONMENT_NAME"},
+		{Common{App: "a", OutDir: "x", Environment: "production", CI: CI{EnvironmentName: "../x"}}, ""}, // BG_ENVIRONMENT wins
 	}
 	for _, tt := range tests {
 		var ps Problems
@@ -142,6 +217,26 @@ func TestValidImage(t *testing.T) {
 	for _, s := range bad {
 		if validImage(s) {
 			t.Errorf("%q accepted", s)
+		}
+	}
+}
+
+func TestRender_RootIsTheProjectFolderWhenThereIsOne(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tests := []struct {
+		flag, ci, want string
+	}{
+		{"/src/app", dir, "/src/app"},
+		{"", dir, dir},
+		{"", "/builds/no/such/folder", ""}, // the manifests folder: the strictest
+		{"", "", ""},
+	}
+	for _, tt := range tests {
+		c := Render{ProjectDir: tt.flag}
+		c.CI.ProjectDir = tt.ci
+		if got := c.Root(); got != tt.want {
+			t.Errorf("--project-dir %q, CI_PROJECT_DIR %q: %q, want %q", tt.flag, tt.ci, got, tt.want)
 		}
 	}
 }

@@ -3,6 +3,11 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"reflect"
+	"strings"
+	"unicode"
+
+	"gitlab.com/platform/bluegreen/internal/redact"
 )
 
 // Secret holds a credential. Every way of printing it, including JSON, text
@@ -10,7 +15,10 @@ import (
 // value, and only code that hands it to a client library should call it.
 type Secret string
 
-const redacted = "[redacted]"
+const redacted = redact.Mask
+
+// secretType is Secret's reflect.Type, for Bind.
+var secretType = reflect.TypeOf(Secret(""))
 
 // Reveal returns the secret's value.
 func (s Secret) Reveal() string { return string(s) }
@@ -35,3 +43,15 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 // LogValue keeps the value out of slog output.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// controlProblem says what is wrong with a secret's value, or "" when
+// nothing is. A token or a URL never holds a control character: a newline
+// in one is a copy-paste accident (the trailing newline of `echo`), or an
+// attempt to add a header to every request that sends it, and no client
+// sends it as meant. The message never shows the value.
+func controlProblem(v string) string {
+	if !strings.ContainsFunc(v, unicode.IsControl) {
+		return ""
+	}
+	return "holds a newline or another control character (the value is not shown): set the variable again without it"
+}

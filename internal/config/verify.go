@@ -2,18 +2,20 @@ package config
 
 import (
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"gitlab.com/platform/bluegreen/internal/redact"
 )
 
 // Verify configures `bluegreen verify`.
 //
 // With a plan.json in BG_OUT the app, namespace and colours come from it,
-// and the flags below only override. Without one, --app, --namespace,
-// --target-color and --live-color are required.
+// and the flags below, when given, must agree with it (they never rewrite
+// the plan). Without one, --app, --namespace, --target-color and
+// --live-color are required.
 type Verify struct {
 	Common
 	Notify
@@ -24,8 +26,8 @@ type Verify struct {
 	PrometheusRetries int           `env:"BG_PROMETHEUS_RETRIES, default=4" flag:"prometheus-retries" help:"attempts per Prometheus query (transient failures only)"`
 	Checks            string        `env:"BG_CHECKS" flag:"checks" help:"the checks file (YAML): PromQL queries with their limits, windows and intervals"`
 	Since             string        `env:"BG_SINCE" flag:"since" help:"start of the target colour's observation: an RFC 3339 time, or a duration ago such as 30m (default: when sync finished, from plan.json; without a plan, now)"`
-	TargetColor       string        `env:"BG_TARGET_COLOR" flag:"target-color" help:"the colour under test, blue or green (default: from plan.json)"`
-	LiveColor         string        `env:"BG_LIVE_COLOR" flag:"live-color" help:"the live colour to compare with: blue, green or none on a first release (default: from plan.json)"`
+	TargetColor       string        `env:"BG_TARGET_COLOR" flag:"target-color" help:"the colour under test, blue or green (with a plan.json: must match it)"`
+	LiveColor         string        `env:"BG_LIVE_COLOR" flag:"live-color" help:"the live colour to compare with: blue, green or none on a first release (with a plan.json: must match it)"`
 	Settle            time.Duration `env:"BG_VERIFY_SETTLE, default=15s" flag:"settle" help:"how long after an interval ends its data is trusted (scrape and ingestion delay); only live intervals wait"`
 }
 
@@ -69,7 +71,7 @@ func (c *Verify) Validate() error {
 	case c.PrometheusURL == "":
 		ps.Add("BG_PROMETHEUS_URL", "--prometheus", "required")
 	case !isHTTPURL(c.PrometheusURL):
-		ps.Add("BG_PROMETHEUS_URL", "--prometheus", "%q is not an http(s) URL", redactedURL(c.PrometheusURL))
+		ps.Add("BG_PROMETHEUS_URL", "--prometheus", "%q is not an http(s) URL", redact.URL(c.PrometheusURL))
 	}
 	if c.Checks == "" {
 		ps.Add("BG_CHECKS", "--checks", "required")
@@ -109,14 +111,4 @@ func (c *Verify) SinceAt(now time.Time) (at time.Time, ok bool, err error) {
 		return time.Time{}, false, fmt.Errorf("%q is neither an RFC 3339 time (2026-11-26T12:00:00Z) nor a duration ago (30m)", s)
 	}
 	return now.Add(-d), true, nil
-}
-
-// redactedURL prints a URL without its password, which a user may have put
-// in it.
-func redactedURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparsable)"
-	}
-	return u.Redacted()
 }

@@ -33,3 +33,35 @@ func TestEncode_IsValidJUnitWithTotalsAndNoEmptyProperties(t *testing.T) {
 		t.Fatalf("properties or time missing:\n%s", b)
 	}
 }
+
+func TestEncode_MasksCredentialsInEveryText(t *testing.T) {
+	t.Parallel()
+	const leak = "https://gitlab.example.com/api/v4/projects/1?private_token=s3cret-pt&access_token=s3cret-at"
+	problem := func() *Problem {
+		return &Problem{Type: "error", Message: "GET " + leak + " failed", Body: "body " + leak}
+	}
+	s := Suite{Name: "verify " + leak, Tests: 3, Failures: 1, Errors: 1, Skipped: 1,
+		Properties: &Properties{List: []Property{{Name: "prometheus", Value: "https://u:s3cret-pw@prom.example.com/?sig=s3cret-sig"}}},
+		Cases: []Case{
+			{Name: "a " + leak, Classname: "c", SystemOut: "query at " + leak, Failure: problem()},
+			{Name: "b", Classname: "c", Error: problem()},
+			{Name: "c", Classname: "c", Skipped: problem()},
+		}}
+	doc := Single("bluegreen "+leak, s)
+	b, err := Encode(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(b)
+	for _, secret := range []string{"s3cret-pt", "s3cret-at", "s3cret-pw", "s3cret-sig"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("report shows %q:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "private_token=[redacted]") || !strings.Contains(out, "https://u:xxxxx@prom.example.com/") {
+		t.Errorf("masks missing:\n%s", out)
+	}
+	if !strings.Contains(doc.Suites[0].Cases[0].Failure.Message, "s3cret-pt") || !strings.Contains(s.Properties.List[0].Value, "s3cret-pw") {
+		t.Error("Encode changed the caller's document")
+	}
+}

@@ -9,6 +9,9 @@ package outcome
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
 )
 
 // Kind is what an error means for the job.
@@ -22,6 +25,14 @@ const (
 	External Kind = 3 // an external system failed or timed out; retryable
 	Locked   Kind = 4 // the environment is locked by another pipeline
 )
+
+// CodeCrash is the exit code of a run that ended in a panic: a bug in
+// bluegreen, not a verdict on the deployment or the input (EX_SOFTWARE in
+// sysexits.h). It is no Kind, since no error carries it: the CLI returns it
+// when it recovers a panic. It stays clear of 2, the status Go gives a
+// panic it does not recover, which here would claim "bad input, nothing
+// changed" after a crash that may have left a stage half done.
+const CodeCrash = 70
 
 // String names the kind for logs.
 func (k Kind) String() string {
@@ -90,6 +101,35 @@ func KindOf(err error) Kind {
 		return e.Kind
 	}
 	return External
+}
+
+// localFaults are the errors of a local path that only the job's own
+// settings can cure (a --out that is a file, a name too long for the file
+// system, a read-only or forbidden folder): retrying the job cannot help.
+// EEXIST is os.Rename's answer when the destination is a folder. A full
+// disk is not among them; another runner may have room.
+var localFaults = []error{
+	syscall.ENAMETOOLONG, syscall.ENOTDIR, syscall.EISDIR, syscall.EEXIST, syscall.ELOOP,
+	syscall.EROFS, syscall.EACCES, syscall.EPERM,
+}
+
+// Local classifies err from writing or reading a local file: a usage error
+// (exit 2) when the path itself is at fault (see localFaults), else an
+// external failure (exit 3). An error that already has a kind keeps it.
+func Local(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *fs.PathError
+	var le *os.LinkError
+	if errors.As(err, &pe) || errors.As(err, &le) {
+		for _, fault := range localFaults {
+			if errors.Is(err, fault) {
+				return As(Usage, err)
+			}
+		}
+	}
+	return As(External, err)
 }
 
 // Code is the process exit code for err.

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"gitlab.com/platform/bluegreen/internal/config"
+	"gitlab.com/platform/bluegreen/internal/redact"
 )
 
 // The sentinel errors. Every error Query and QueryRange return wraps exactly
@@ -95,7 +96,7 @@ type Client struct {
 func New(cfg Config) (*Client, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("prometheus URL %q: want http(s)://host[:port][/path]", redactURL(cfg.URL))
+		return nil, fmt.Errorf("prometheus URL %q: want http(s)://host[:port][/path]", redact.URL(cfg.URL))
 	}
 	rt := cfg.Transport
 	if rt == nil {
@@ -103,7 +104,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c, err := api.NewClient(api.Config{Address: cfg.URL, RoundTripper: &transport{next: rt, token: cfg.Token, host: u.Host}})
 	if err != nil {
-		return nil, fmt.Errorf("prometheus URL %q: %w", redactURL(cfg.URL), err)
+		return nil, fmt.Errorf("prometheus URL %q: %w", redact.URL(cfg.URL), err)
 	}
 	timeout := cfg.Timeout
 	if timeout <= 0 {
@@ -113,7 +114,7 @@ func New(cfg Config) (*Client, error) {
 	if retry.Attempts == 0 {
 		retry = DefaultRetry
 	}
-	return &Client{api: v1.NewAPI(c), timeout: timeout, retry: retry.withDefaults(), base: u.Redacted()}, nil
+	return &Client{api: v1.NewAPI(c), timeout: timeout, retry: retry.withDefaults(), base: redact.URL(cfg.URL)}, nil
 }
 
 // String names the Prometheus, without credentials.
@@ -258,12 +259,4 @@ func stripURL(err error) error {
 		return ue.Err
 	}
 	return err
-}
-
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparsable)"
-	}
-	return u.Redacted()
 }
