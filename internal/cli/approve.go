@@ -39,7 +39,7 @@ func runApprove(ctx context.Context, env *Env, log *slog.Logger, c any) error {
 	if err := checkNotify(cfg.Notify); err != nil {
 		return err
 	}
-	p, err := loadPlan(cfg.OutDir, cfg.App)
+	p, err := loadPlan(cfg.OutDir, cfg.Common)
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,7 @@ func runSwitch(ctx context.Context, env *Env, log *slog.Logger, cfg *config.Swit
 	if err := checkNotify(cfg.Notify); err != nil {
 		return err
 	}
-	p, err := loadPlan(cfg.OutDir, cfg.App)
+	p, err := loadPlan(cfg.OutDir, cfg.Common)
 	if err != nil {
 		return err
 	}

@@ -67,6 +67,9 @@ func TestExit2_TouchesNoChannelRepoOrPlan(t *testing.T) {
 			}
 			env["BG_CHECKS"], env["BG_PROMETHEUS_URL"] = checks, closedURL(t)
 		}, []string{"verify", "--target-color", "blue"}, "--target-color (BG_TARGET_COLOR)", 2},
+		{"promote in a namespace the plan is not for", testGitLabToken, func(t *testing.T, _ string, env map[string]string) {
+			env["BG_NAMESPACE"], env["KUBECONFIG"] = "other-team", unreachableKubeconfig(t)
+		}, []string{"promote", "--direct"}, `--namespace (BG_NAMESPACE) is "other-team"`, 2},
 		// The contrast: a refusal (exit 1) is news, and is recorded.
 		{"approve refused", testGitLabToken, func(t *testing.T, _ string, env map[string]string) {
 			env["CI_DEPLOY_FREEZE"] = "true"
@@ -167,7 +170,7 @@ func TestRedact_QueryCredentialsNeverReachPlanSlackOrJUnit(t *testing.T) {
 		cmd := &command{name: "fail", newConfig: func() validator { return &config.Approve{} },
 			run: func(ctx context.Context, env *Env, log *slog.Logger, c any) error {
 				cfg := c.(*config.Approve)
-				p, err := loadPlan(cfg.OutDir, "")
+				p, err := loadPlan(cfg.OutDir, config.Common{})
 				if err != nil {
 					return err
 				}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -42,7 +43,7 @@ api scope and the Developer role; BG_ARGOCD_TOKEN, an Argo CD account token with
 			if err := checkNotify(cfg.Notify); err != nil {
 				return err
 			}
-			p, err := loadPlan(cfg.OutDir, cfg.App)
+			p, err := loadPlan(cfg.OutDir, cfg.Common)
 			if err != nil {
 				return err
 			}
@@ -81,14 +82,19 @@ api scope and the Developer role; BG_ARGOCD_TOKEN, an Argo CD account token with
 	}
 }
 
-// loadPlan loads plan.json and checks that --app, when given, matches it.
-func loadPlan(dir, app string) (*plan.Plan, error) {
+// loadPlan loads plan.json and checks that --app and --namespace, when
+// given, agree with it: a mode acts on the plan, never on a flag that
+// contradicts it.
+func loadPlan(dir string, c config.Common) (*plan.Plan, error) {
 	p, err := plan.Load(dir)
 	if err != nil {
 		return nil, outcome.As(outcome.Usage, err)
 	}
-	if app != "" && app != p.App {
-		return nil, outcome.Usagef("--app (BG_APP) is %q but %s/plan.json is for %q", app, dir, p.App)
+	err = p.CheckFlags(filepath.Join(dir, plan.FileName),
+		plan.Flag{Name: "--app (BG_APP)", Field: "app", Value: c.App},
+		plan.Flag{Name: "--namespace (BG_NAMESPACE)", Field: "namespace", Value: c.Namespace})
+	if err != nil {
+		return nil, outcome.As(outcome.Usage, err)
 	}
 	return p, nil
 }

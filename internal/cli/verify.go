@@ -89,7 +89,7 @@ func verifyPlan(cfg *config.Verify) (*plan.Plan, bool, error) {
 	fromDisk := cfg.HasPlan()
 	if fromDisk {
 		var err error
-		if p, err = loadPlan(cfg.OutDir, cfg.App); err != nil {
+		if p, err = loadPlan(cfg.OutDir, cfg.Common); err != nil {
 			return nil, false, err
 		}
 	} else {
@@ -98,9 +98,8 @@ func verifyPlan(cfg *config.Verify) (*plan.Plan, bool, error) {
 	if fromDisk {
 		// The plan is the record every later mode acts on: a flag never
 		// rewrites it, and one that disagrees is a mistake (a stale
-		// dotenv, another job's artifacts).
+		// dotenv, another job's artifacts). loadPlan checked --namespace.
 		err := p.CheckFlags(filepath.Join(cfg.OutDir, plan.FileName),
-			plan.Flag{Name: "--namespace (BG_NAMESPACE)", Field: "namespace", Value: cfg.Namespace},
 			plan.Flag{Name: "--target-color (BG_TARGET_COLOR)", Field: "targetColor", Value: cfg.TargetColor},
 			plan.Flag{Name: "--live-color (BG_LIVE_COLOR)", Field: "liveColor", Value: cfg.LiveColor})
 		if err != nil {
