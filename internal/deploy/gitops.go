@@ -1,12 +1,8 @@
 package deploy
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -24,14 +20,9 @@ func loadRendered(outDir string, p *plan.Plan, folder string) ([]gitops.File, er
 	}
 	var files []gitops.File
 	for _, o := range p.Rendered.Objects {
-		local := filepath.Join(outDir, p.Rendered.Dir, filepath.FromSlash(o.File))
-		data, err := os.ReadFile(local)
+		data, err := p.ReadRendered(outDir, o)
 		if err != nil {
-			return nil, outcome.Usagef("rendered file %s: %w (pass the render job's artifacts)", local, err)
-		}
-		sum := sha256.Sum256(data)
-		if got := "sha256:" + hex.EncodeToString(sum[:]); got != o.Digest {
-			return nil, outcome.Usagef("rendered file %s changed after render (digest %s, plan says %s)", local, got, o.Digest)
+			return nil, err
 		}
 		files = append(files, gitops.File{Path: path.Join(folder, o.File), Data: data})
 	}

@@ -3,9 +3,7 @@ package traffic
 import (
 	"context"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -18,14 +16,13 @@ import (
 
 // renderedObject reads one rendered object of the plan.
 func renderedObject(outDir string, p *plan.Plan, o plan.Object) (map[string]any, error) {
-	local := filepath.Join(outDir, p.Rendered.Dir, filepath.FromSlash(o.File))
-	data, err := os.ReadFile(local)
+	data, err := p.ReadRendered(outDir, o)
 	if err != nil {
-		return nil, outcome.Usagef("rendered file %s: %w (pass the render job's artifacts)", local, err)
+		return nil, err
 	}
 	var m map[string]any
 	if err := yaml.Unmarshal(data, &m); err != nil {
-		return nil, outcome.Usagef("rendered file %s: %w", local, err)
+		return nil, outcome.Usagef("rendered file %s: %w", o.File, err)
 	}
 	return m, nil
 }
