@@ -163,7 +163,10 @@ func verdict(st Status, revision string, same func(string) bool, pruned []Resour
 	}
 	if st.Sync == OutOfSync {
 		if op := st.Operation; op != nil && op.Phase == PhaseSucceeded && atRevision(op.Revision) {
-			if strays := strays(st, pruned); len(strays) > 0 {
+			// Judge strays only once bluegreen's own prunes show: a state
+			// read before the prune operation took effect (the server's
+			// cache lags the sync request) still lists them.
+			if strays := strays(st, pruned); len(strays) > 0 && !prunePending(st, pruned) {
 				return false, &WaitError{Status: st, Reason: ErrNotPruned, Strays: strays}
 			}
 		}
@@ -179,6 +182,16 @@ func verdict(st Status, revision string, same func(string) bool, pruned []Resour
 		return false, &WaitError{Status: st, Reason: ErrDegraded}
 	}
 	return false, nil
+}
+
+// prunePending reports whether any of pruned still requires pruning.
+func prunePending(st Status, pruned []ResourceRef) bool {
+	for _, r := range st.Resources {
+		if r.RequiresPruning && anyMatches(pruned, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // strays are the resources that require pruning but are not among pruned.
