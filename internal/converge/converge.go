@@ -58,49 +58,24 @@ type Step struct {
 // change removed, and waits until it is Synced and Healthy there. It
 // returns the revision.
 func (s Step) Run(ctx context.Context, c gitops.Change) (string, error) {
-	res, err := s.commit(ctx, c)
-	if err != nil {
-		return "", err
-	}
-	rev, err := s.run(ctx, c, res)
-	return rev, afterCommit(res, err)
-}
-
-func (s Step) run(ctx context.Context, c gitops.Change, res gitops.Result) (string, error) {
-	rev := res.Revision
-	if s.Committed != nil {
-		if err := s.Committed(rev); err != nil {
-			return "", err
+	return s.converge(ctx, c, func(ctx context.Context, rev string, removed []gitops.Object) error {
+		t := s.Clock()
+		pruned, err := s.ArgoCD.Sync(ctx, s.App, rev, removed)
+		if err != nil {
+			return fmt.Errorf("argocd sync %q at %s: %w", s.App, short(rev), err)
 		}
-	}
-	removed, err := gitops.Removed(ctx, s.Repo, c, res)
-	if err != nil {
-		return "", fmt.Errorf("gitops %s@%s: what the change removed: %w", c.Project, c.Branch, err)
-	}
-	if s.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.Timeout)
-		defer cancel()
-	}
-	t := s.Clock()
-	pruned, err := s.ArgoCD.Sync(ctx, s.App, rev, removed)
-	if err != nil {
-		return "", fmt.Errorf("argocd sync %q at %s: %w", s.App, short(rev), err)
-	}
-	fmt.Fprintf(s.Out, "argocd %s: sync to %s requested\n", s.App, short(rev))
-	if len(pruned) > 0 {
-		fmt.Fprintf(s.Out, "argocd %s: pruning %d object(s) the change removed from git: %s [%s]\n",
-			s.App, len(pruned), gitops.Describe(pruned), s.since(t))
-	}
-	same := gitops.Same(ctx, s.Repo, c.Project, c.Owned, c.Files)
-	err = s.ArgoCD.Wait(ctx, s.App, rev, same, removed, func(state string) {
-		fmt.Fprintf(s.Out, "  argocd %s: %s [%s]\n", s.App, state, s.Clock().Sub(t).Round(100*time.Millisecond))
+		fmt.Fprintf(s.Out, "argocd %s: sync to %s requested\n", s.App, short(rev))
+		if len(pruned) > 0 {
+			fmt.Fprintf(s.Out, "argocd %s: pruning %d object(s) the change removed from git: %s [%s]\n",
+				s.App, len(pruned), gitops.Describe(pruned), s.since(t))
+		}
+		same := gitops.Same(ctx, s.Repo, c.Project, c.Owned, c.Files)
+		if err := s.ArgoCD.Wait(ctx, s.App, rev, same, removed, s.progress(t)); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.Out, "argocd %s: Synced at %s and Healthy [%s]\n", s.App, short(rev), s.since(t))
+		return nil
 	})
-	if err != nil {
-		return "", err
-	}
-	fmt.Fprintf(s.Out, "argocd %s: Synced at %s and Healthy [%s]\n", s.App, short(rev), s.since(t))
-	return rev, nil
 }
 
 // RunOnly is Run for a repair that must leave everything else as it is
@@ -109,39 +84,58 @@ func (s Step) run(ctx context.Context, c gitops.Change, res gitops.Result) (stri
 // until that operation ends rather than until the whole Application is
 // Synced, since other drift may keep it OutOfSync. It returns the revision.
 func (s Step) RunOnly(ctx context.Context, argo Selective, c gitops.Change, only []gitops.Object) (string, error) {
+	return s.converge(ctx, c, func(ctx context.Context, rev string, removed []gitops.Object) error {
+		t := s.Clock()
+		only := withRemoved(only, removed)
+		if err := argo.SyncOnly(ctx, s.App, rev, only); err != nil {
+			return fmt.Errorf("argocd sync %q at %s: %w", s.App, short(rev), err)
+		}
+		fmt.Fprintf(s.Out, "argocd %s: sync of %d object(s) to %s requested: %s\n", s.App, len(only), short(rev), gitops.Describe(only))
+		if err := argo.WaitOperation(ctx, s.App, rev, s.progress(t)); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.Out, "argocd %s: synced %d object(s) at %s [%s]\n", s.App, len(only), short(rev), s.since(t))
+		return nil
+	})
+}
+
+// converge commits c, hands the revision to Committed, reads what the
+// change removed, and runs sync within Timeout. Errors after the commit go
+// through afterCommit.
+func (s Step) converge(ctx context.Context, c gitops.Change, sync func(ctx context.Context, rev string, removed []gitops.Object) error) (string, error) {
 	res, err := s.commit(ctx, c)
 	if err != nil {
 		return "", err
 	}
-	rev, err := s.runOnly(ctx, argo, c, res, only)
-	return rev, afterCommit(res, err)
+	err = func() error {
+		if s.Committed != nil {
+			if err := s.Committed(res.Revision); err != nil {
+				return err
+			}
+		}
+		removed, err := gitops.Removed(ctx, s.Repo, c, res)
+		if err != nil {
+			return fmt.Errorf("gitops %s@%s: what the change removed: %w", c.Project, c.Branch, err)
+		}
+		ctx := ctx
+		if s.Timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, s.Timeout)
+			defer cancel()
+		}
+		return sync(ctx, res.Revision, removed)
+	}()
+	if err != nil {
+		return "", afterCommit(res, err)
+	}
+	return res.Revision, nil
 }
 
-func (s Step) runOnly(ctx context.Context, argo Selective, c gitops.Change, res gitops.Result, only []gitops.Object) (string, error) {
-	rev := res.Revision
-	removed, err := gitops.Removed(ctx, s.Repo, c, res)
-	if err != nil {
-		return "", fmt.Errorf("gitops %s@%s: what the change removed: %w", c.Project, c.Branch, err)
-	}
-	only = withRemoved(only, removed)
-	if s.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.Timeout)
-		defer cancel()
-	}
-	t := s.Clock()
-	if err := argo.SyncOnly(ctx, s.App, rev, only); err != nil {
-		return "", fmt.Errorf("argocd sync %q at %s: %w", s.App, short(rev), err)
-	}
-	fmt.Fprintf(s.Out, "argocd %s: sync of %d object(s) to %s requested: %s\n", s.App, len(only), short(rev), gitops.Describe(only))
-	err = argo.WaitOperation(ctx, s.App, rev, func(state string) {
+// progress prints each state Argo CD reports, with the time since t.
+func (s Step) progress(t time.Time) func(string) {
+	return func(state string) {
 		fmt.Fprintf(s.Out, "  argocd %s: %s [%s]\n", s.App, state, s.Clock().Sub(t).Round(100*time.Millisecond))
-	})
-	if err != nil {
-		return "", err
 	}
-	fmt.Fprintf(s.Out, "argocd %s: synced %d object(s) at %s [%s]\n", s.App, len(only), short(rev), s.since(t))
-	return rev, nil
 }
 
 // afterCommit keeps exit 2's promise, "nothing was changed": once the

@@ -43,7 +43,7 @@ func Object(kind, name string) error {
 		errs = validation.IsDNS1123Subdomain(name)
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("%s name %s is invalid: %s", kind, quote(name), strings.Join(errs, "; "))
+		return fmt.Errorf("%s name %s is invalid: %s", kind, Quote(name), strings.Join(errs, "; "))
 	}
 	return nil
 }
@@ -51,7 +51,7 @@ func Object(kind, name string) error {
 // Namespace checks a namespace name (a DNS-1123 label).
 func Namespace(ns string) error {
 	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
-		return fmt.Errorf("namespace %s is invalid: %s", quote(ns), strings.Join(errs, "; "))
+		return fmt.Errorf("namespace %s is invalid: %s", Quote(ns), strings.Join(errs, "; "))
 	}
 	return nil
 }
@@ -61,10 +61,10 @@ func Namespace(ns string) error {
 // "<app>-preview".
 func App(app string) error {
 	if errs := validation.IsDNS1035Label(app); len(errs) > 0 {
-		return fmt.Errorf("app %s is invalid: %s", quote(app), strings.Join(errs, "; "))
+		return fmt.Errorf("app %s is invalid: %s", Quote(app), strings.Join(errs, "; "))
 	}
 	if len(app) > MaxPreviewService {
-		return fmt.Errorf("app %s is %d characters; at most %d, so that %s-preview is a valid Service name", quote(app), len(app), MaxPreviewService, app)
+		return fmt.Errorf("app %s is %d characters; at most %d, so that %s-preview is a valid Service name", Quote(app), len(app), MaxPreviewService, app)
 	}
 	return nil
 }
@@ -75,11 +75,11 @@ func App(app string) error {
 // can never climb out of the repository or into another app's folder.
 func Environment(env string) error {
 	if len(env) > 255 {
-		return fmt.Errorf("environment %s is %d characters; at most 255", quote(env), len(env))
+		return fmt.Errorf("environment %s is %d characters; at most 255", Quote(env), len(env))
 	}
 	for _, seg := range strings.Split(env, "/") {
 		if errs := validation.IsDNS1123Label(seg); len(errs) > 0 {
-			return fmt.Errorf("environment %s is invalid (it becomes a GitOps folder; each '/'-separated part must be a DNS label): %s", quote(env), strings.Join(errs, "; "))
+			return fmt.Errorf("environment %s is invalid (it becomes a GitOps folder; each '/'-separated part must be a DNS label): %s", Quote(env), strings.Join(errs, "; "))
 		}
 	}
 	return nil
@@ -92,9 +92,9 @@ func Color(c string, none bool) error {
 	case c == "blue", c == "green", none && c == "none":
 		return nil
 	case none:
-		return fmt.Errorf("colour %s is not blue, green or none", quote(c))
+		return fmt.Errorf("colour %s is not blue, green or none", Quote(c))
 	}
-	return fmt.Errorf("colour %s is not blue or green", quote(c))
+	return fmt.Errorf("colour %s is not blue or green", Quote(c))
 }
 
 // RelPath checks a slash-separated path that must stay inside the folder it
@@ -105,13 +105,13 @@ func RelPath(p string) error {
 	case p == "":
 		return fmt.Errorf("empty path")
 	case strings.ContainsFunc(p, unicode.IsControl):
-		return fmt.Errorf("path %s holds a control character", quote(p))
+		return fmt.Errorf("path %s holds a control character", Quote(p))
 	case strings.Contains(p, `\`):
-		return fmt.Errorf("path %s holds a backslash", quote(p))
+		return fmt.Errorf("path %s holds a backslash", Quote(p))
 	case pathpkg.IsAbs(p) || !filepath.IsLocal(filepath.FromSlash(p)):
-		return fmt.Errorf("path %s leaves its folder", quote(p))
+		return fmt.Errorf("path %s leaves its folder", Quote(p))
 	case pathpkg.Clean(p) != p:
-		return fmt.Errorf("path %s is not clean (it should be %s)", quote(p), quote(pathpkg.Clean(p)))
+		return fmt.Errorf("path %s is not clean (it should be %s)", Quote(p), Quote(pathpkg.Clean(p)))
 	}
 	return nil
 }
@@ -128,15 +128,13 @@ func Under(p string, dirs ...string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("path %s is not inside %s", quote(p), strings.Join(dirs, "/, ")+"/")
+	return fmt.Errorf("path %s is not inside %s", Quote(p), strings.Join(dirs, "/, ")+"/")
 }
 
 // Quote prints a value quoted, its control characters escaped and cut
 // after 80 characters, so that a hostile name cannot forge a log line or
 // flood a message.
-func Quote(s string) string { return quote(s) }
-
-func quote(s string) string {
+func Quote(s string) string {
 	const max = 80
 	if len(s) > max {
 		return fmt.Sprintf("%q… (%d characters)", s[:max], len(s))

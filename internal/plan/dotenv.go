@@ -50,19 +50,11 @@ func ParseDotenv(data []byte) map[string]string {
 // in remove, keeping every other key an earlier stage wrote, atomically. A
 // file that would not change is not written.
 func MergeDotenv(path string, vars map[string]string, remove ...string) error {
-	old := map[string]string{}
 	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
-	default:
-		old = ParseDotenv(data)
 	}
-	merged := make(map[string]string, len(old)+len(vars))
-	for k, v := range old {
-		merged[k] = v
-	}
+	merged := ParseDotenv(data) // empty when there is no file
 	for k, v := range vars {
 		merged[k] = v
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"gitlab.com/platform/bluegreen/internal/outcome"
+
+	"gitlab.com/platform/bluegreen/internal/names"
 )
 
 // ErrFlagMismatch is wrapped by CheckFlags's refusals.
@@ -36,7 +38,7 @@ func (p *Plan) CheckFlags(file string, flags ...Flag) error {
 		case !ok:
 			return fmt.Errorf("%s: the plan has no field %q that a flag could name", f.Name, f.Field)
 		case f.Value != "" && f.Value != have:
-			msgs = append(msgs, fmt.Sprintf("%s is %s but %s has %s %s", f.Name, quote(f.Value), file, f.Field, quote(have)))
+			msgs = append(msgs, fmt.Sprintf("%s is %s but %s has %s %s", f.Name, names.Quote(f.Value), file, f.Field, names.Quote(have)))
 		}
 	}
 	if len(msgs) == 0 {

@@ -1,8 +1,6 @@
 package plan
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -29,8 +27,7 @@ func (p *Plan) ReadRendered(dir string, o Object) ([]byte, error) {
 	if err != nil {
 		return nil, outcome.Usagef("rendered file %s: %w (pass the render job's artifacts)", shown, err)
 	}
-	sum := sha256.Sum256(data)
-	if got := "sha256:" + hex.EncodeToString(sum[:]); got != o.Digest {
+	if got := Digest(data); got != o.Digest {
 		return nil, outcome.Usagef("rendered file %s changed after render (digest %s, plan says %s)", shown, got, o.Digest)
 	}
 	return data, nil

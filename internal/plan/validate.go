@@ -50,7 +50,7 @@ func (e *FieldError) what() string {
 	if e.NoValue {
 		return fmt.Sprintf("%s: %v", e.Field, e.Err)
 	}
-	return fmt.Sprintf("%s %s: %v", e.Field, quote(e.Value), e.Err)
+	return fmt.Sprintf("%s %s: %v", e.Field, names.Quote(e.Value), e.Err)
 }
 
 // Invalid is every problem found in one plan, as one error on one line.
@@ -208,6 +208,12 @@ func (r *Rendered) Sum() string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
+// Digest is a rendered file's digest, as Object.Digest records it.
+func Digest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
 func (c *checker) gitops(g *GitOps, a *ArgoCD) {
 	if g != nil {
 		c.check("gitops.project", g.Project, names.RelPath(g.Project))
@@ -343,7 +349,7 @@ func image(s string) error {
 			return errors.New("has a digest but no name")
 		}
 		if err := digest(d); err != nil {
-			return fmt.Errorf("digest %s %w", quote(d), err)
+			return fmt.Errorf("digest %s %w", names.Quote(d), err)
 		}
 	}
 	return nil
@@ -425,14 +431,4 @@ func (c *checker) err() error {
 		return nil
 	}
 	return outcome.As(outcome.Usage, &Invalid{File: c.file, Problems: c.problems, More: c.more})
-}
-
-// quote prints a value with its control characters escaped, so that a
-// hostile value cannot forge a log line, and cut short when long.
-func quote(s string) string {
-	const max = 80
-	if len(s) > max {
-		return fmt.Sprintf("%q… (%d bytes)", s[:max], len(s))
-	}
-	return fmt.Sprintf("%q", s)
 }

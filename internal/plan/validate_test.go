@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"gitlab.com/platform/bluegreen/internal/outcome"
+
+	"gitlab.com/platform/bluegreen/internal/names"
 )
 
 func sum(s string) string {
@@ -183,14 +185,14 @@ func TestLoad_RefusesRenderedPathsOutsideTheirFolders(t *testing.T) {
 		p.Rendered.Objects[0].File = tt.file
 		p.Rendered.Digest = p.Rendered.Sum() // a consistent forgery
 		path, err := loadBytes(t, encoded(t, p))
-		assertRefused(t, tt.name, path, err, "rendered.objects[0].file "+quote(tt.file), tt.want)
+		assertRefused(t, tt.name, path, err, "rendered.objects[0].file "+names.Quote(tt.file), tt.want)
 	}
 	dirs := []struct{ name, dir string }{{"dot dot", "../../.ssh"}, {"absolute", "/"}, {"another folder", "manifests"}, {"none", ""}}
 	for _, tt := range dirs {
 		p := fullPlan()
 		p.Rendered.Dir = tt.dir
 		path, err := loadBytes(t, encoded(t, p))
-		assertRefused(t, "dir "+tt.name, path, err, "rendered.dir "+quote(tt.dir), `must be "rendered"`)
+		assertRefused(t, "dir "+tt.name, path, err, "rendered.dir "+names.Quote(tt.dir), `must be "rendered"`)
 	}
 	p := fullPlan()
 	p.Rendered.Objects[2].File = p.Rendered.Objects[1].File
@@ -210,7 +212,7 @@ func TestLoad_RefusesMalformedOrMismatchedDigests(t *testing.T) {
 		{"upper-case hex", func(p *Plan) { p.Rendered.Digest = strings.ToUpper(p.Rendered.Digest) }, []string{"rendered.digest ", "is not a digest"}},
 		{"an object added after render", func(p *Plan) {
 			p.Rendered.Objects = append(p.Rendered.Objects, Object{Kind: "ConfigMap", Name: "evil", File: "shared/configmap-evil.yaml", Digest: sum("evil")})
-		}, []string{"rendered.digest " + quote(fullPlan().Rendered.Digest), "does not match the objects"}},
+		}, []string{"rendered.digest " + names.Quote(fullPlan().Rendered.Digest), "does not match the objects"}},
 		{"no rendered digest", func(p *Plan) { p.Rendered.Digest = "" }, []string{`rendered.digest "": is not a digest`}},
 		{"approval digest", func(p *Plan) { p.Approval.Digest = "sha256:" }, []string{`approval.digest "sha256:"`}},
 	}

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"gitlab.com/platform/bluegreen/internal/names"
 )
 
 // Verification records what `bluegreen verify` measured and decided: the
@@ -83,14 +85,14 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err == nil {
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return fmt.Errorf("number %s: %w", quote(s), err)
+			return fmt.Errorf("number %s: %w", names.Quote(s), err)
 		}
 		*n = Number(f)
 		return nil
 	}
 	var f float64
 	if err := json.Unmarshal(b, &f); err != nil {
-		return fmt.Errorf("number %s: %w", quote(string(b)), err)
+		return fmt.Errorf("number %s: %w", names.Quote(string(b)), err)
 	}
 	*n = Number(f)
 	return nil

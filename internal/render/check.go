@@ -196,3 +196,15 @@ func inside(outDir, rel string) error {
 
 // groups are the folders a render of target may write into.
 func groups(target plan.Color) []string { return []string{string(target), SharedGroup} }
+
+// checkServicePorts refuses an active Service whose port numbers the
+// apiserver would refuse: they go into the plan, and the preview URL.
+func checkServicePorts(o *Object) error {
+	for i, port := range sliceOfMaps(o.Object["spec"].(map[string]any)["ports"]) {
+		n, ok := port["port"].(int64)
+		if !ok || n < 1 || n > 65535 {
+			return outcome.Usagef("%s: %s: spec.ports[%d].port %v is not a port number (1 to 65535)", o.Source, o.ref(), i, port["port"])
+		}
+	}
+	return nil
+}

@@ -1,8 +1,6 @@
 package render
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -43,7 +41,6 @@ type File struct {
 func Encode(res *Result) (*Output, error) {
 	out := &Output{result: res}
 	used := map[string]bool{}
-	all := sha256.New()
 	for _, o := range res.Objects {
 		name := strings.ToLower(o.Obj.GetKind()) + "-" + o.Obj.GetName()
 		file := o.Group + "/" + name + ".yaml"
@@ -64,12 +61,10 @@ func Encode(res *Result) (*Output, error) {
 		if len(data) > MaxObjectSize {
 			return nil, outcome.Usagef("%s: rendered %s is %d bytes; at most %d (MaxObjectSize, the apiserver's request limit)", o.From, file, len(data), MaxObjectSize)
 		}
-		sum := sha256.Sum256(data)
-		digest := "sha256:" + hex.EncodeToString(sum[:])
-		fmt.Fprintf(all, "%s\x00%s\n", file, digest)
-		out.Files = append(out.Files, File{Path: file, Data: data, Digest: digest})
+		out.Files = append(out.Files, File{Path: file, Data: data, Digest: plan.Digest(data)})
 	}
-	out.Digest = "sha256:" + hex.EncodeToString(all.Sum(nil))
+	r := out.Rendered()
+	out.Digest = r.Sum() // the formula plan.Load checks the digest with
 	return out, nil
 }
 
@@ -90,7 +85,8 @@ func (o *Output) Rendered() plan.Rendered {
 }
 
 // Write replaces outDir/rendered with the output, then writes the dotenv;
-// plan.json is the caller's to save (cli's one writer per run), after it. Every file's path is checked before anything is written:
+// plan.json is the caller's to save (cli's one writer per run), after it.
+// Every file's path is checked before anything is written:
 // inside the target colour's folder or shared/ (checkPath), and inside
 // outDir once made absolute. The files are written through an os.Root at
 // outDir, so that no symlink leads a write out of it. The rendered folder is

@@ -166,18 +166,6 @@ func (b *builder) splitServices() error {
 	return nil
 }
 
-// checkServicePorts refuses an active Service whose port numbers the
-// apiserver would refuse: they go into the plan, and the preview URL.
-func checkServicePorts(o *Object) error {
-	for i, port := range sliceOfMaps(o.Object["spec"].(map[string]any)["ports"]) {
-		n, ok := port["port"].(int64)
-		if !ok || n < 1 || n > 65535 {
-			return outcome.Usagef("%s: %s: spec.ports[%d].port %v is not a port number (1 to 65535)", o.Source, o.ref(), i, port["port"])
-		}
-	}
-	return nil
-}
-
 // previewService is the preview copy of an active Service. It is always a
 // ClusterIP Service: a preview must not grab a node port or a load balancer.
 func previewService(svc *unstructured.Unstructured, target plan.Color) *unstructured.Unstructured {
