@@ -51,6 +51,9 @@ type Check struct {
 	// Weight > 0 makes the check count toward the run's score with this
 	// weight (see score.go). A check with neither is only reported.
 	Weight float64
+	// When says which stage runs the check: verify before the switch,
+	// monitor after it, or both (the default). See phase.go.
+	When Phase
 
 	tmpl      *template.Template
 	usesRange bool // the query uses {{.Window}}, so the engine can widen it to a whole span
@@ -131,6 +134,7 @@ type rawCheck struct {
 	NoData   string      `json:"no-data"`
 	Critical *bool       `json:"critical"`
 	Weight   *float64    `json:"weight"`
+	When     string      `json:"when"`
 }
 
 type rawCompare struct {
@@ -250,6 +254,7 @@ func (p *problems) check(i int, data json.RawMessage, defWindow, defInterval tim
 	c.Window = p.duration(label, "window", rc.Window, defWindow)
 	c.Interval = p.duration(label, "interval", rc.Interval, defInterval)
 	c.NoData = p.noData(label, rc.NoData, defNoData)
+	c.When = p.phase(label, rc.When)
 	p.limits(label, c, rc)
 	p.timing(label, c)
 	p.budget(label, c, p.query(label, c))

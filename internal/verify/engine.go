@@ -52,6 +52,11 @@ type Stage struct {
 	// Wait sleeps for d or until ctx ends; nil means a real timer. Only
 	// intervals still in the future are waited for.
 	Wait func(ctx context.Context, d time.Duration) error
+	// Baseline, when set, is the switch: comparisons with the live colour
+	// (then the previous colour, which has no traffic any more) use its
+	// baseline, the same query over an equal window that ended at the
+	// switch, instead of its values now. Monitor sets it; verify does not.
+	Baseline time.Time
 }
 
 // checkRun is one check's progress through its window.
@@ -69,6 +74,8 @@ type checkRun struct {
 	warnings []string
 	note     string     // what the preflight found
 	shown    *aggregate // the aggregate the verdict rests on, for the report
+	start    time.Time  // the start of the window judged (see windowStart)
+	baseline *value     // the live colour's baseline, with Stage.Baseline
 }
 
 // Verify evaluates every check and decides the run. It prints one line per
@@ -113,8 +120,9 @@ func (s *Stage) plan(t Target) ([]*checkRun, error) {
 				return nil, outcome.Usagef("checks file %s: %w", s.Checks.Path, err)
 			}
 		}
+		r.start = s.windowStart(c)
 		for i := 1; i <= c.Intervals(); i++ {
-			r.times = append(r.times, s.Since.Add(time.Duration(i)*c.Interval))
+			r.times = append(r.times, r.start.Add(time.Duration(i)*c.Interval))
 		}
 		if c.Compare != nil && !r.ev.compare && c.Max == nil && c.Min == nil {
 			r.decide(decision{Verdict: Skipped, Reason: "first release: there is no live colour to compare with"}, s.Since)
@@ -129,19 +137,33 @@ func (s *Stage) plan(t Target) ([]*checkRun, error) {
 // the check), an unreachable Prometheus ends the run here (exit 3), and a
 // colour without samples is reported as such.
 func (s *Stage) preflight(ctx context.Context, t Target, runs []*checkRun) error {
-	at := s.Since
-	if now := s.Now(); at.After(now) {
-		at = now
-	}
 	for _, r := range runs {
 		if r.decided {
 			continue
 		}
+		at := r.start
+		if now := s.Now(); at.After(now) {
+			at = now
+		}
+		if r.start != s.Since {
+			fmt.Fprintf(s.Out, "%s: the window from %s ended %s ago; judging the most recent complete window instead, %s to %s\n", r.check.Name,
+				s.Since.UTC().Format(time.RFC3339), shortDuration(s.Now().Sub(s.Since.Add(r.check.Window)).Round(time.Second)),
+				r.start.UTC().Format(time.RFC3339), r.times[len(r.times)-1].UTC().Format(time.RFC3339))
+		}
 		var notes []string
+		live := r.live
+		if !s.Baseline.IsZero() && r.live != "" {
+			b, note, err := s.baseline(ctx, t, r)
+			if err != nil {
+				return err
+			}
+			r.baseline, live = &b, ""
+			notes = append(notes, note)
+		}
 		for _, q := range []struct {
 			color plan.Color
 			query string
-		}{{t.Color, r.query}, {t.Live, r.live}} {
+		}{{t.Color, r.query}, {t.Live, live}} {
 			if q.query == "" {
 				continue
 			}
@@ -333,7 +355,12 @@ func (s *Stage) fetch(ctx context.Context, r *checkRun, first, last int) error {
 		return err
 	}
 	live := map[int]value{}
-	if r.live != "" {
+	switch {
+	case r.baseline != nil:
+		for i := first; i <= last; i++ {
+			live[i] = *r.baseline
+		}
+	case r.live != "":
 		if live, err = s.series(ctx, r, r.live, first, last); err != nil {
 			return err
 		}
@@ -383,6 +410,19 @@ func (s *Stage) aggregate(ctx context.Context, t Target, r *checkRun, at time.Ti
 	if !r.check.usesRange {
 		a.Green = r.ev.mean(k, func(o observation) value { return o.Green })
 		a.Live = r.ev.mean(k, func(o observation) value { return o.Live })
+		return r.ev.judged(a, k), nil
+	}
+	if r.baseline != nil {
+		var err error
+		if a.Query, err = r.check.Render(t.App, t.Namespace, t.Color, span); err != nil {
+			return nil, outcome.Usagef("checks file %s: %w", s.Checks.Path, err)
+		}
+		res, err := s.Prom.Query(ctx, a.Query, at)
+		r.warn(res.Warnings)
+		if a.Green, err = s.single(r, a.Query, res, err); err != nil {
+			return nil, err
+		}
+		a.Live = *r.baseline
 		return r.ev.judged(a, k), nil
 	}
 	var err error
@@ -442,14 +482,18 @@ func (s *Stage) halfNoise(ctx context.Context, t Target, r *checkRun, from, to t
 		return math.NaN(), err
 	}
 	live := map[time.Time]value{}
-	if r.ev.compare {
+	if r.ev.compare && r.baseline == nil {
 		if live, err = get(t.Live); err != nil {
 			return math.NaN(), err
 		}
 	}
 	var rs []float64
 	for at, g := range green {
-		if x, _ := r.check.judge(g, live[at], r.ev.compare); !math.IsNaN(x) {
+		b := live[at]
+		if r.baseline != nil {
+			b = *r.baseline
+		}
+		if x, _ := r.check.judge(g, b, r.ev.compare); !math.IsNaN(x) {
 			rs = append(rs, x)
 		}
 	}

@@ -92,6 +92,10 @@ func benchChecks(t *testing.T) *verify.Checks {
 	return cs
 }
 
+// replayed is the clock when the window has just ended: all of it is
+// history, and it is the newest window (a later clock judges a later one).
+const replayed = 10 * time.Minute
+
 // stageFor builds a stage over a family's seed-1 history, with the clock at
 // now (relative to the window start).
 func stageFor(t *testing.T, family string, seed uint64, now time.Duration) (*verify.Stage, *recorder, *fakeClock, *bytes.Buffer) {
@@ -140,7 +144,7 @@ func TestVerify_Verdicts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.family, func(t *testing.T) {
 			t.Parallel()
-			st, _, _, _ := stageFor(t, tt.family, 1, 2*time.Hour)
+			st, _, _, _ := stageFor(t, tt.family, 1, replayed)
 			rep, err := st.Verify(context.Background(), target)
 			if err != nil {
 				t.Fatal(err)
@@ -162,7 +166,7 @@ func TestVerify_Verdicts(t *testing.T) {
 
 func TestVerify_FailsEarlyOnClearBreachAndStopsTheOthers(t *testing.T) {
 	t.Parallel()
-	st, rec, _, out := stageFor(t, "bad-error-rate", 3, 2*time.Hour)
+	st, rec, _, out := stageFor(t, "bad-error-rate", 3, replayed)
 	rep, err := st.Verify(context.Background(), target)
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +245,7 @@ func TestVerify_QueryFailuresAreNeverVerdicts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			st, rec, _, _ := stageFor(t, "good", 1, 2*time.Hour)
+			st, rec, _, _ := stageFor(t, "good", 1, replayed)
 			rec.fail = func(string) error { return tt.err }
 			rep, err := st.Verify(context.Background(), target)
 			if outcome.KindOf(err) != tt.kind || !strings.Contains(err.Error(), tt.msg) {
@@ -259,7 +263,7 @@ func TestVerify_QueryFailuresAreNeverVerdicts(t *testing.T) {
 
 func TestVerify_FailsOnAQueryWithManySeries(t *testing.T) {
 	t.Parallel()
-	st, _, _, _ := stageFor(t, "good", 1, 2*time.Hour)
+	st, _, _, _ := stageFor(t, "good", 1, replayed)
 	st.Prom = manySeries{}
 	_, err := st.Verify(context.Background(), target)
 	if outcome.KindOf(err) != outcome.Usage || !strings.Contains(err.Error(), `check "error-rate": query:`) || !strings.Contains(err.Error(), "returns 2 series") {
@@ -280,7 +284,7 @@ func (manySeries) QueryRange(context.Context, string, prom.Range) (prom.Result, 
 
 func TestVerify_KeepsWarningsApartFromData(t *testing.T) {
 	t.Parallel()
-	st, rec, _, _ := stageFor(t, "good", 1, 2*time.Hour)
+	st, rec, _, _ := stageFor(t, "good", 1, replayed)
 	rec.warn = "PromQL info: metric might not be a counter"
 	rep, err := st.Verify(context.Background(), target)
 	if err != nil || rep.Verdict != verify.Pass {
@@ -294,7 +298,7 @@ func TestVerify_KeepsWarningsApartFromData(t *testing.T) {
 
 func TestVerify_FirstReleaseSkipsTheComparison(t *testing.T) {
 	t.Parallel()
-	st, _, _, _ := stageFor(t, "good", 1, 2*time.Hour)
+	st, _, _, _ := stageFor(t, "good", 1, replayed)
 	first := target
 	first.Live = plan.None
 	rep, err := st.Verify(context.Background(), first)
@@ -311,7 +315,7 @@ func TestVerify_FirstReleaseSkipsTheComparison(t *testing.T) {
 
 func TestVerify_NoDataCanBeInconclusiveButNeverPasses(t *testing.T) {
 	t.Parallel()
-	st, _, _, _ := stageFor(t, "no-traffic", 1, 2*time.Hour)
+	st, _, _, _ := stageFor(t, "no-traffic", 1, replayed)
 	cs, err := verify.ParseChecks("checks.yaml", []byte(strings.Replace(scenario.ChecksYAML, "window: 10m", "window: 10m\nno-data: inconclusive", 1)))
 	if err != nil {
 		t.Fatal(err)

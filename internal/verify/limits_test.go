@@ -57,7 +57,7 @@ func TestVerify_RefusesATargetThatIsNotAValidNameBeforeAnyQuery(t *testing.T) {
 		{"the live colour under test", verify.Target{App: "shop", Namespace: "bench", Color: plan.Blue, Live: plan.Blue}, "is the live colour too"},
 	}
 	for _, tt := range tests {
-		st, rec, _, out := stageFor(t, "good", 1, 20*time.Minute)
+		st, rec, _, out := stageFor(t, "good", 1, replayed)
 		rep, err := st.Verify(context.Background(), tt.t)
 		if rep != nil || outcome.Code(err) != 2 || !strings.Contains(fmt.Sprint(err), tt.want) {
 			t.Errorf("%s: report %v, err %v (exit %d); want exit 2 with %q", tt.name, rep, err, outcome.Code(err), tt.want)
@@ -74,7 +74,7 @@ func TestVerify_RefusesATargetThatIsNotAValidNameBeforeAnyQuery(t *testing.T) {
 
 func TestRun_RecordsOnlyItsOwnSectionsOfThePlan(t *testing.T) {
 	t.Parallel()
-	st, _, _, _ := stageFor(t, "good", 1, 20*time.Minute)
+	st, _, _, _ := stageFor(t, "good", 1, replayed)
 	p := &plan.Plan{Schema: plan.SchemaVersion, App: scenario.App, Namespace: scenario.Namespace, Image: "r.example.com/shop:2",
 		LiveColor: plan.Blue, TargetColor: plan.Green, Environment: "production"}
 	identity := func(p *plan.Plan) string {

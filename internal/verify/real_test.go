@@ -24,8 +24,16 @@ import (
 // scenario's verdict must match the truth and, number for number, the
 // in-memory source the benchmark uses.
 
-// realSince puts the whole window in the past: verification replays it.
+// realSince puts the whole window in the past: verification replays it,
+// as at the moment the window ended (replayAt).
 func realSince() time.Time { return time.Now().Add(-time.Hour).Truncate(time.Minute) }
+
+// replayAt is a clock stopped when the window from since ended and its last
+// interval settled: the moment a verify that started with the window gives
+// its verdict.
+func replayAt(since time.Time) func() time.Time {
+	return func() time.Time { return since.Add(10*time.Minute + 15*time.Second) }
+}
 
 func realPlan() *plan.Plan {
 	return &plan.Plan{Schema: plan.SchemaVersion, App: scenario.App, Namespace: scenario.Namespace, TargetColor: plan.Green, LiveColor: plan.Blue}
@@ -39,7 +47,7 @@ func realStage(t *testing.T, checks *verify.Checks, url string, since time.Time,
 	}
 	return &verify.Stage{
 		Checks: checks, Prom: client, Source: client.String(), Since: since, Settle: 15 * time.Second,
-		OutDir: t.TempDir(), Out: out, Log: slog.New(slog.DiscardHandler), Now: time.Now,
+		OutDir: t.TempDir(), Out: out, Log: slog.New(slog.DiscardHandler), Now: replayAt(since),
 	}
 }
 
@@ -82,7 +90,7 @@ func TestVerifyReal_ScenarioVerdicts(t *testing.T) {
 
 			// The same scenario through the in-memory source decides the same
 			// way at the same time: the benchmark measures what Prometheus does.
-			mem := &verify.Stage{Checks: checks, Prom: h.Memory(), Source: "memory", Since: since, Out: &bytes.Buffer{}, Log: slog.New(slog.DiscardHandler), Now: time.Now}
+			mem := &verify.Stage{Checks: checks, Prom: h.Memory(), Source: "memory", Since: since, Out: &bytes.Buffer{}, Log: slog.New(slog.DiscardHandler), Now: replayAt(since)}
 			mrep, err := mem.Verify(context.Background(), target)
 			if err != nil {
 				t.Fatal(err)
@@ -171,4 +179,58 @@ func TestVerifyReal_QueryPrometheusRejectsIsUsageNamingTheCheck(t *testing.T) {
 	if pl.Verification != nil || strings.Contains(out.String(), "verdict") {
 		t.Errorf("a rejected query must stop the run before any verdict:\n%s", out.String())
 	}
+}
+
+// A verify replayed long after its window (--since an hour ago) judges the
+// newest complete window, not the old one: a slow leak that still looked
+// fine in its first ten minutes has grown by the time of the verdict, and a
+// green that stopped reporting since does not pass on its old data.
+func TestVerifyReal_StaleWindowJudgesTheNewestData(t *testing.T) {
+	t.Parallel()
+	checks := benchChecks(t)
+	t.Run("leak that grew since", func(t *testing.T) {
+		t.Parallel()
+		f, _ := scenario.FamilyNamed("slow-leak")
+		spec := f.Spec(5) // passes on its first ten minutes (see the benchmark)
+		now := time.Now().Truncate(time.Minute)
+		since := now.Add(-30 * time.Minute)
+		first := spec.History(since).Memory()
+		old := &verify.Stage{Checks: checks, Prom: first, Source: "memory", Since: since, Out: &bytes.Buffer{}, Log: slog.New(slog.DiscardHandler), Now: replayAt(since)}
+		if rep, err := old.Verify(context.Background(), target); err != nil || rep.Verdict != verify.Pass {
+			t.Fatalf("the first ten minutes should pass (the premise): %v %v", rep, err)
+		}
+		spec.Window = 30 * time.Minute // the history goes on up to now
+		h := spec.History(since)
+		p := testenv.NewPrometheus(t, testenv.PrometheusOptions{History: string(h.OpenMetrics())})
+		var out bytes.Buffer
+		st := realStage(t, checks, p.URL(), since, &out)
+		st.Now = func() time.Time { return now.Add(15 * time.Second) }
+		rep, err := st.Run(context.Background(), realPlan())
+		if rep == nil || rep.Verdict != verify.Fail || outcome.KindOf(err) != outcome.Negative {
+			t.Fatalf("verdict %v, err %v, want fail on the newest window\n%s", rep, err, out.String())
+		}
+		want := "judging the most recent complete window instead, " + now.Add(-10*time.Minute).UTC().Format(time.RFC3339) + " to " + now.UTC().Format(time.RFC3339)
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the log should say %q:\n%s", want, out.String())
+		}
+		if rep.DecidedAt.Before(now.Add(-10 * time.Minute)) {
+			t.Errorf("decided on data up to %s, before the newest window", rep.DecidedAt)
+		}
+	})
+	t.Run("green that stopped reporting", func(t *testing.T) {
+		t.Parallel()
+		since := realSince()
+		f, _ := scenario.FamilyNamed("good")
+		p := testenv.NewPrometheus(t, testenv.PrometheusOptions{History: string(f.Spec(1).History(since).OpenMetrics())})
+		var out bytes.Buffer
+		st := realStage(t, checks, p.URL(), since, &out)
+		st.Now = time.Now
+		rep, err := st.Run(context.Background(), realPlan())
+		if rep == nil || rep.Verdict == verify.Pass || err == nil {
+			t.Fatalf("verdict %v, err %v: a window an hour old must not pass on its old data\n%s", rep, err, out.String())
+		}
+		if !strings.Contains(out.String(), "no data") || !strings.Contains(out.String(), "judging the most recent complete window") {
+			t.Errorf("the log should say why:\n%s", out.String())
+		}
+	})
 }

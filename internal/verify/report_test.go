@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"gitlab.com/platform/bluegreen/internal/plan"
 	"gitlab.com/platform/bluegreen/internal/verify"
@@ -68,7 +67,7 @@ func TestReport_TableAndJUnitCarryTheNumbers(t *testing.T) {
 	}{{"bad-error-rate", 3}, {"good", 1}, {"blue-missing", 1}, {"no-traffic", 1}} {
 		t.Run(tt.family, func(t *testing.T) {
 			t.Parallel()
-			st, _, _, _ := stageFor(t, tt.family, tt.seed, 2*time.Hour)
+			st, _, _, _ := stageFor(t, tt.family, tt.seed, replayed)
 			rep, err := st.Verify(context.Background(), target)
 			if err != nil {
 				t.Fatal(err)
@@ -109,7 +108,7 @@ func TestReport_TableAndJUnitCarryTheNumbers(t *testing.T) {
 
 func TestReport_RecordSurvivesJSON(t *testing.T) {
 	t.Parallel()
-	st, _, _, _ := stageFor(t, "no-traffic", 1, 2*time.Hour)
+	st, _, _, _ := stageFor(t, "no-traffic", 1, replayed)
 	rep, err := st.Verify(context.Background(), target)
 	if err != nil {
 		t.Fatal(err)

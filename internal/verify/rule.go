@@ -346,6 +346,11 @@ func (r Rule) decide(e *evidence, final bool) (decision, bool) {
 	if noBaseline {
 		return impossible, true // the absolute limits held, but the comparison never could be made
 	}
+	if missing := e.greenAbsent + e.greenNaN; missing > 0 {
+		// A pass rests on every interval: a gap, above all one at the end
+		// (the colour stopped reporting), is never passed over.
+		return decision{Verdict: c.NoData, Reason: e.gapReason(missing)}, true
+	}
 	rs := e.data()
 	if e.whole.Breach {
 		z := r.clearness(nil, rs, e.whole.R, math.NaN())
@@ -530,4 +535,18 @@ func ratio(r float64) string {
 		return "∞×"
 	}
 	return fmt.Sprintf("%.2f×", r)
+}
+
+// gapReason explains why a window with a few intervals missing does not
+// pass, naming the last ones when the window ends without data.
+func (e *evidence) gapReason(missing int) string {
+	trailing := 0
+	for i := len(e.obs) - 1; i >= 0 && !e.obs[i].Green.ok(); i-- {
+		trailing++
+	}
+	why := fmt.Sprintf("no data: %s had no value in %d of %d intervals, and a pass needs a value in every one", e.target, missing, len(e.obs))
+	if trailing > 0 {
+		why += fmt.Sprintf("; the last %d ended without data (has %s stopped reporting?)", trailing, e.target)
+	}
+	return why
 }

@@ -87,7 +87,7 @@ func TestVerify_WeightedScoreDecidesTheRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.family+" "+strings.TrimSpace(tt.top), func(t *testing.T) {
 			t.Parallel()
-			st, _, _, _ := stageFor(t, tt.family, 1, 2*time.Hour)
+			st, _, _, _ := stageFor(t, tt.family, 1, replayed)
 			st.Checks = weightedChecks(t, tt.top)
 			rep, err := st.Verify(context.Background(), target)
 			if err != nil {
@@ -112,7 +112,7 @@ func TestVerify_WeightedScoreDecidesTheRun(t *testing.T) {
 
 func TestVerify_ScoreLineInTheTable(t *testing.T) {
 	t.Parallel()
-	st, _, _, _ := stageFor(t, "latency-regression", 1, 2*time.Hour)
+	st, _, _, _ := stageFor(t, "latency-regression", 1, replayed)
 	st.Checks = weightedChecks(t, "")
 	rep, err := st.Verify(context.Background(), target)
 	if err != nil {
