@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"gitlab.com/platform/bluegreen/internal/outcome"
 )
 
 // TreeFile is a file in a repository tree.
@@ -96,8 +99,9 @@ type Commit struct {
 var ErrConflict = errors.New("the branch changed since it was read")
 
 // CreateCommit makes one commit on branch with every action, atomically.
-// It is never forced. A 400 from GitLab about files that exist or do not
-// is returned as ErrConflict.
+// It is never forced. A 400 from GitLab about files that exist, do not, or
+// changed is returned as ErrConflict; any other 400 is a usage error (exit 2)
+// with GitLab's message.
 // POST /projects/:id/repository/commits
 func (c *Client) CreateCommit(ctx context.Context, project, branch, message string, actions []FileAction) (Commit, error) {
 	what := fmt.Sprintf("commit to %q of project %s", branch, project)
@@ -117,12 +121,33 @@ func (c *Client) CreateCommit(ctx context.Context, project, branch, message stri
 	})
 	var ge *Error
 	if errors.As(err, &ge) && ge.Status == http.StatusBadRequest {
-		return Commit{}, fmt.Errorf("%s: %w: %v", what, ErrConflict, ge.Err)
+		if isRace(ge.Err) {
+			return Commit{}, fmt.Errorf("%s: %w: %v", what, ErrConflict, ge.Err)
+		}
+		// GitLab will refuse the same request again: not worth a retry.
+		return Commit{}, outcome.Usagef("%w", ge)
 	}
 	if err != nil {
 		return Commit{}, err
 	}
 	return Commit{SHA: cm.ID, Parents: cm.ParentIDs, WebURL: cm.WebURL}, nil
+}
+
+// raceMessages are GitLab's answers (Files::MultiService) when the branch
+// moved under a commit; every other 400 from the Commits API is final.
+var raceMessages = []string{
+	"A file with this name already exists",
+	"A file with this name doesn't exist",
+	"The file has changed since you started editing it",
+}
+
+func isRace(err error) bool {
+	for _, m := range raceMessages {
+		if strings.Contains(err.Error(), m) {
+			return true
+		}
+	}
+	return false
 }
 
 func short(sha string) string {

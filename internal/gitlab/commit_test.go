@@ -1,0 +1,55 @@
+package gitlab_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"gitlab.com/platform/bluegreen/internal/gitlab"
+	"gitlab.com/platform/bluegreen/internal/gitlab/gitlabtest"
+	"gitlab.com/platform/bluegreen/internal/outcome"
+)
+
+// Only GitLab's three messages about a branch that moved under the commit
+// (lib/api/commits.rb answers every Files::MultiService error with 400) are
+// races worth a re-read; any other 400 is a request GitLab will refuse
+// again, so it is a configuration error that keeps GitLab's words.
+func TestCreateCommit_OnlyRaceMessagesAreConflicts(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		message  string
+		conflict bool
+	}{
+		{"A file with this name already exists", true},
+		{"A file with this name doesn't exist", true},
+		{"The file has changed since you started editing it: deploy/a.yaml", true},
+		{"Your changes could not be committed, because the file path is invalid", false},
+		{"You can only create or edit files when you are on a branch", false},
+		{"Your push has been rejected, because this repository has exceeded its size limit", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.message, func(t *testing.T) {
+			t.Parallel()
+			srv := gitlabtest.New(t, gitlabtest.WithToken(token))
+			srv.Handle("POST /projects/{project}/repository/commits", gitlabtest.Error(http.StatusBadRequest, tc.message))
+			_, err := newClient(t, srv.URL(), &sleeps{}, 4).CreateCommit(context.Background(), "platform/gitops", "main", "m",
+				[]gitlab.FileAction{{Action: "create", Path: "deploy/a.yaml", Content: []byte("a: 1\n")}})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := errors.Is(err, gitlab.ErrConflict); got != tc.conflict {
+				t.Errorf("errors.Is(ErrConflict) = %v, want %v: %v", got, tc.conflict, err)
+			}
+			if !tc.conflict {
+				if k := outcome.KindOf(err); k != outcome.Usage {
+					t.Errorf("kind = %v, want usage: %v", k, err)
+				}
+				if !strings.Contains(err.Error(), tc.message) {
+					t.Errorf("err = %v, want GitLab's message %q", err, tc.message)
+				}
+			}
+		})
+	}
+}
