@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -49,6 +50,51 @@ func TestCreateCommit_OnlyRaceMessagesAreConflicts(t *testing.T) {
 				if !strings.Contains(err.Error(), tc.message) {
 					t.Errorf("err = %v, want GitLab's message %q", err, tc.message)
 				}
+			}
+		})
+	}
+}
+
+func TestCreateCommit_ProtectedBranchNamesThePushRole(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("init", "-q", "-b", "main")
+	git("commit", "-q", "--allow-empty", "-m", "init")
+	for _, tc := range []struct {
+		name string
+		role int
+		ok   bool
+	}{{"developer is refused", gitlabtest.Developer, false}, {"maintainer pushes", gitlabtest.Maintainer, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := gitlabtest.New(t, gitlabtest.WithToken(token))
+			repo := srv.Repository("platform/gitops", dir, gitlabtest.ProtectBranch("main", gitlabtest.Maintainer, tc.role))
+			repo.Branch.Spare()
+			repo.Tree.Spare()
+			_, err := newClient(t, srv.URL(), &sleeps{}, 4).CreateCommit(context.Background(), "platform/gitops", "main", "m",
+				[]gitlab.FileAction{{Action: "create", Path: tc.name + ".yaml", Content: []byte("a: 1\n")}})
+			if tc.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, gitlab.ErrDenied) || outcome.KindOf(err) != outcome.Usage {
+				t.Fatalf("err = %v (kind %v), want ErrDenied, usage", err, outcome.KindOf(err))
+			}
+			for _, want := range []string{"You are not allowed to push into this branch", "Maintainer", "Allowed to push"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("err = %v, want %q", err, want)
+				}
+			}
+			if strings.Contains(err.Error(), "read_api") {
+				t.Errorf("err = %v, should not send the user to read_api", err)
 			}
 		})
 	}

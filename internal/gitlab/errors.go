@@ -23,6 +23,8 @@ type Error struct {
 	What   string // the call, e.g. `pipeline 42 of project 7`
 	Status int    // HTTP status; 0 when the server was not reached
 	Err    error
+	// Message is GitLab's own words, before any hint was added.
+	Message string
 }
 
 func (e *Error) Error() string {
@@ -51,7 +53,7 @@ func classify(what string, resp *gl.Response, err error) error {
 			err = errors.New(http.StatusText(status))
 		}
 	}
-	e := &Error{What: what, Status: status, Err: err}
+	e := &Error{What: what, Status: status, Err: err, Message: err.Error()}
 	switch {
 	case status == http.StatusNotFound || errors.Is(err, gl.ErrNotFound):
 		e.Err = fmt.Errorf("%w (or the token cannot see it)", ErrNotFound)

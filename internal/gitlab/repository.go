@@ -120,6 +120,12 @@ func (c *Client) CreateCommit(ctx context.Context, project, branch, message stri
 		return c.api.Commits.CreateCommit(project, opt, opts...)
 	})
 	var ge *Error
+	if errors.As(err, &ge) && ge.Status == http.StatusForbidden {
+		// A protected branch refuses a role below its push rule; read_api
+		// is not the cure, so the generic hint would mislead.
+		return Commit{}, outcome.Usagef("gitlab %s: HTTP 403: %w: %s; BG_GITLAB_TOKEN needs the api scope and a role allowed to push to %q (Maintainer on a protected branch by default, or add the token's user to the branch's \"Allowed to push\" list)",
+			what, ErrDenied, ge.Message, branch)
+	}
 	if errors.As(err, &ge) && ge.Status == http.StatusBadRequest {
 		if isRace(ge.Err) {
 			return Commit{}, fmt.Errorf("%s: %w: %v", what, ErrConflict, ge.Err)

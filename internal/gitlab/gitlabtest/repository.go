@@ -24,6 +24,7 @@ type Repo struct {
 	mu      sync.Mutex
 	before  func()
 	after   func()
+	push    *protection
 
 	// The routes, for hit counts.
 	Branch, Tree, Commits, History, Files *Route
@@ -35,6 +36,27 @@ type RepoOption func(*repoConfig)
 type repoConfig struct {
 	commitFailures []http.HandlerFunc
 	before, after  func()
+	push           *protection
+}
+
+// Access levels, as GitLab numbers them.
+const (
+	Developer  = 30
+	Maintainer = 40
+)
+
+// protection is a protected branch's push rule and the token's role.
+type protection struct {
+	branch           string
+	allowed, tokenAt int
+}
+
+// ProtectBranch protects branch so that only roles at allowed or above may
+// push to it, and gives the test's token the role tokenAt in the project.
+// A commit to it by a lower role is refused as GitLab refuses it: 403
+// "You are not allowed to push into this branch".
+func ProtectBranch(branch string, allowed, tokenAt int) RepoOption {
+	return func(c *repoConfig) { c.push = &protection{branch: branch, allowed: allowed, tokenAt: tokenAt} }
 }
 
 // FailCommits answers the first commit requests with hs, in order, before
@@ -58,7 +80,7 @@ func (s *Server) Repository(project, dir string, opts ...RepoOption) *Repo {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	r := &Repo{srv: s, project: project, dir: dir, before: cfg.before, after: cfg.after}
+	r := &Repo{srv: s, project: project, dir: dir, before: cfg.before, after: cfg.after, push: cfg.push}
 	r.Branch = s.Handle("GET /projects/{project}/repository/branches/{branch}", r.getBranch).Where("project", project)
 	r.Tree = s.Handle("GET /projects/{project}/repository/tree", r.getTree).Where("project", project)
 	commit := http.HandlerFunc(r.postCommit)
@@ -228,6 +250,11 @@ func (r *Repo) postCommit(w http.ResponseWriter, req *http.Request) {
 	}
 	if body.Branch == "" || body.CommitMessage == "" || len(body.Actions) == 0 {
 		JSON(w, http.StatusBadRequest, map[string]string{"error": "branch, commit_message, actions are missing"})
+		return
+	}
+	if p := r.push; p != nil && p.branch == body.Branch && p.tokenAt < p.allowed {
+		// lib/api/commits.rb: authorize_push_to_branch! before any action.
+		JSON(w, http.StatusForbidden, map[string]string{"message": "403 Forbidden - You are not allowed to push into this branch"})
 		return
 	}
 	if cur, _ := r.git("symbolic-ref", "--short", "HEAD"); cur != body.Branch {
