@@ -99,3 +99,25 @@ func TestCreateCommit_ProtectedBranchNamesThePushRole(t *testing.T) {
 		})
 	}
 }
+
+// GitLab's member entity sends the account's state in "state" and the
+// membership's in "membership_state": a member awaiting a seat has an
+// active account.
+func TestGroupMember_AwaitingSeatIsNotActive(t *testing.T) {
+	t.Parallel()
+	srv := gitlabtest.New(t, gitlabtest.WithToken(token))
+	srv.GroupMember("platform/release-managers", gitlabtest.Member{ID: 7, Username: "alice", State: "active", MembershipState: "awaiting", AccessLevel: gitlab.AccessMaintainer})
+	m, err := newClient(t, srv.URL(), &sleeps{}, 4).GroupMember(context.Background(), "platform/release-managers", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.MembershipState != "awaiting" || m.State != "active" {
+		t.Errorf("member = %+v, want account active, membership awaiting", m)
+	}
+	if m.Active() {
+		t.Errorf("a member awaiting a seat counts as approved: %+v", m)
+	}
+	if p := srv.Requests()[0].Path; p != "/api/v4/groups/platform/release-managers/members/all/7" {
+		t.Errorf("path = %s", p)
+	}
+}

@@ -158,9 +158,9 @@ func TestGroupMember_TellsNonMemberFromUnknownGroup(t *testing.T) {
 func TestMember_MinimalAccessAndPendingDoNotCount(t *testing.T) {
 	t.Parallel()
 	for _, m := range []gitlab.Member{
-		{State: "active", AccessLevel: gitlab.AccessMinimal},
-		{State: "awaiting", AccessLevel: gitlab.AccessMaintainer},
-		{State: "blocked", AccessLevel: gitlab.AccessOwner},
+		{State: "active", MembershipState: "active", AccessLevel: gitlab.AccessMinimal},
+		{State: "active", MembershipState: "awaiting", AccessLevel: gitlab.AccessMaintainer},
+		{State: "blocked", MembershipState: "active", AccessLevel: gitlab.AccessOwner},
 	} {
 		if m.Active() {
 			t.Errorf("%+v counts as a member", m)

@@ -27,7 +27,8 @@ func (m Member) filled(s *Server) Member {
 		m.State = "active"
 	}
 	if m.MembershipState == "" {
-		m.MembershipState = m.State
+		// The membership's state, apart from the account's "state".
+		m.MembershipState = "active"
 	}
 	if m.Name == "" {
 		m.Name = m.Username
