@@ -192,6 +192,9 @@ func TestRetry(t *testing.T) {
 			w.WriteHeader(503)
 		}, ok), 4, []time.Duration{4 * time.Second}, 2, outcome.OK},
 		{"Retry-After longer than the cap is not waited for", gitlabtest.RateLimited(120), 4, nil, 1, outcome.External},
+		{"429 with only RateLimit-Reset waits until the reset", gitlabtest.Sequence(gitlabtest.RateLimitedUntil(now.Add(9*time.Second)), ok), 4,
+			[]time.Duration{9 * time.Second}, 2, outcome.OK},
+		{"RateLimit-Reset beyond the cap is not waited for", gitlabtest.RateLimitedUntil(now.Add(5 * time.Minute)), 4, nil, 1, outcome.External},
 		{"gives up after the attempts", gitlabtest.Error(500, ""), 3,
 			[]time.Duration{time.Second, 2 * time.Second}, 3, outcome.External},
 		{"401 is a configuration error, not retried", gitlabtest.Error(401, "401 Unauthorized"), 4, nil, 1, outcome.Usage},

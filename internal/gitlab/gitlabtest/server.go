@@ -30,6 +30,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // APIPrefix is where GitLab serves API v4.
@@ -269,6 +270,22 @@ func RateLimited(retryAfterSeconds int) http.HandlerFunc {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 		w.Header().Set("RateLimit-Limit", "600")
 		w.Header().Set("RateLimit-Remaining", "0")
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusTooManyRequests)
+		io.WriteString(w, "Retry later\n")
+	}
+}
+
+// RateLimitedUntil answers 429 with GitLab's RateLimit-* headers and no
+// Retry-After, as some of GitLab's throttles do: the client must wait for
+// RateLimit-Reset (a Unix time; RateLimit-ResetTime is the same as a date).
+func RateLimitedUntil(reset time.Time) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("RateLimit-Limit", "600")
+		w.Header().Set("RateLimit-Observed", "601")
+		w.Header().Set("RateLimit-Remaining", "0")
+		w.Header().Set("RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+		w.Header().Set("RateLimit-ResetTime", reset.UTC().Format(http.TimeFormat))
 		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(http.StatusTooManyRequests)
 		io.WriteString(w, "Retry later\n")
