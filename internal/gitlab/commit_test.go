@@ -121,3 +121,21 @@ func TestGroupMember_AwaitingSeatIsNotActive(t *testing.T) {
 		t.Errorf("path = %s", p)
 	}
 }
+
+// GitLab answers 201 to a Guest's new issue but drops its labels; the next
+// drift run, which finds its issue by label, would then open another.
+func TestCreateIssue_DroppedLabelsNameTheRole(t *testing.T) {
+	t.Parallel()
+	srv := gitlabtest.New(t, gitlabtest.WithToken(token))
+	fake := srv.Issues("platform/shop", gitlabtest.IssueCreate)
+	fake.List.Spare()
+	fake.TokenRole = gitlabtest.Guest
+	_, err := newClient(t, srv.URL(), &sleeps{}, 4).CreateIssue(context.Background(), "platform/shop",
+		gitlab.NewIssue{Title: "drift: production", Labels: []string{"bluegreen-drift"}})
+	if outcome.KindOf(err) != outcome.Usage || !strings.Contains(err.Error(), "Reporter") || !strings.Contains(err.Error(), "bluegreen-drift") {
+		t.Errorf("err = %v (kind %v), want a usage error naming the label and the role", err, outcome.KindOf(err))
+	}
+	if all := fake.All(); len(all) != 1 || len(all[0].Labels) != 0 {
+		t.Errorf("fake issues = %+v, want one, without labels", all)
+	}
+}

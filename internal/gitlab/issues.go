@@ -3,9 +3,12 @@ package gitlab
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"gitlab.com/platform/bluegreen/internal/outcome"
 )
 
 // Issue is a project issue.
@@ -90,7 +93,15 @@ func (c *Client) CreateIssue(ctx context.Context, project string, n NewIssue) (I
 	if err != nil {
 		return Issue{}, err
 	}
-	return issueOf(i), nil
+	got := issueOf(i)
+	for _, l := range n.Labels {
+		if !slices.Contains(got.Labels, l) {
+			// GitLab drops the labels a low role may not set, and answers 201.
+			return got, outcome.Usagef("gitlab %s: issue #%d was created without label %q: BG_GITLAB_TOKEN needs at least the Reporter role (Planner on GitLab 17.7+) in project %s to set labels",
+				what, got.IID, l, project)
+		}
+	}
+	return got, nil
 }
 
 // IssueEdit changes an issue. Nil and empty fields are left alone.

@@ -38,6 +38,11 @@ type Issues struct {
 
 	// The routes, for hit counts; nil when not registered.
 	List, Create, Edit, Notes *Route
+
+	// TokenRole is the token's role in the project (0: Owner). Below
+	// Reporter, GitLab creates the issue but silently drops its labels,
+	// and still answers 201.
+	TokenRole int
 }
 
 // TrackedIssue is an issue as the fake holds it.
@@ -179,6 +184,9 @@ func (i *Issues) create(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	i.mu.Lock()
+	if i.TokenRole != 0 && i.TokenRole < Reporter {
+		labels = nil
+	}
 	now := i.tick()
 	r := &issueRecord{TrackedIssue: TrackedIssue{
 		IID: int64(len(i.issues) + 1), Title: body.Title, Description: body.Description, State: "opened", Labels: labels,

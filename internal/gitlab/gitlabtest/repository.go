@@ -41,6 +41,8 @@ type repoConfig struct {
 
 // Access levels, as GitLab numbers them.
 const (
+	Guest      = 10
+	Reporter   = 20
 	Developer  = 30
 	Maintainer = 40
 )
