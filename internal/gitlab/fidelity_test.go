@@ -1,5 +1,8 @@
 package gitlab_test
 
+// Tests of GitLab behaviour the API docs leave out: which 400s are races,
+// protected branches, membership_state and silently dropped labels.
+
 import (
 	"context"
 	"errors"
