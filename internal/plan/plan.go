@@ -26,7 +26,8 @@ import (
 
 // SchemaVersion is the version this binary writes. Load refuses newer ones,
 // and fields it does not know: a new field needs a new version.
-const SchemaVersion = 1
+// Version 2 added monitor; a version-1 plan is read as it is.
+const SchemaVersion = 2
 
 // FileName is the plan's name inside the output folder.
 const FileName = "plan.json"
@@ -79,6 +80,7 @@ type Plan struct {
 	Notifications *Notifications `json:"notifications,omitempty"`
 	Verification  *Verification  `json:"verification,omitempty"`
 	Traffic       *Traffic       `json:"traffic,omitempty"`
+	Monitor       *Monitoring    `json:"monitor,omitempty"`
 	CreatedAt     time.Time      `json:"createdAt"`
 	Ledger        []Result       `json:"ledger"`
 }

@@ -11,10 +11,11 @@ const (
 	Approve  Stage = "approve"
 	Verify   Stage = "verify"
 	Promote  Stage = "promote"
+	Monitor  Stage = "monitor"
 	Rollback Stage = "rollback"
 	Drift    Stage = "drift"
 )
 
 // PipelineStages are the stages of a release, in pipeline order; a
-// rollback follows only when it happens.
+// rollback follows only when it happens. Monitor is shown once it has run.
 var PipelineStages = []Stage{Render, Sync, Approve, Verify, Promote}

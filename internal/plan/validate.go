@@ -118,7 +118,8 @@ func (p *Plan) validate(c *checker) {
 	c.gitops(p.GitOps, p.ArgoCD)
 	c.notifications(p.Slack, p.Notifications)
 	c.approval(p.Approval)
-	c.verification(p.Verification)
+	c.verification("verification", p.Verification)
+	c.monitor(p.Monitor)
 	c.traffic(p.Traffic)
 	c.ledger(p.Ledger)
 }
@@ -265,16 +266,16 @@ func (c *checker) approval(a *Approval) {
 	c.url("approval.jobUrl", a.JobURL)
 }
 
-func (c *checker) verification(v *Verification) {
+func (c *checker) verification(field string, v *Verification) {
 	if v == nil {
 		return
 	}
-	c.check("verification.result", v.Result, oneOf(v.Result, "pass", "fail", "inconclusive", "error"))
-	c.check("verification.target", string(v.Target), names.Color(string(v.Target), false))
-	c.check("verification.live", string(v.Live), names.Color(string(v.Live), true))
-	c.url("verification.prometheus", v.Prometheus)
+	c.check(field+".result", v.Result, oneOf(v.Result, "pass", "fail", "inconclusive", "error"))
+	c.check(field+".target", string(v.Target), names.Color(string(v.Target), false))
+	c.check(field+".live", string(v.Live), names.Color(string(v.Live), true))
+	c.url(field+".prometheus", v.Prometheus)
 	for i, r := range v.Checks {
-		at := fmt.Sprintf("verification.checks[%d]", i)
+		at := fmt.Sprintf("%s.checks[%d]", field, i)
 		c.check(at+".name", r.Name, plain(r.Name))
 		c.check(at+".verdict", r.Verdict, oneOf(r.Verdict, "pass", "fail", "inconclusive", "undecided", "skipped"))
 	}

@@ -57,6 +57,9 @@ type Stage struct {
 	// baseline, the same query over an equal window that ended at the
 	// switch, instead of its values now. Monitor sets it; verify does not.
 	Baseline time.Time
+	// Name is the stage in the ledger and the reports: plan.Verify (the
+	// default) or plan.Monitor.
+	Name plan.Stage
 }
 
 // checkRun is one check's progress through its window.
@@ -91,7 +94,7 @@ func (s *Stage) Verify(ctx context.Context, t Target) (*Report, error) {
 	if err := t.Validate(); err != nil {
 		return nil, outcome.As(outcome.Usage, err)
 	}
-	rep := &Report{Target: t, Since: s.Since.UTC(), Source: s.Source, Started: s.Now().UTC(), PassScore: s.Checks.PassScore}
+	rep := &Report{Stage: s.stage(), Target: t, Since: s.Since.UTC(), Source: s.Source, Started: s.Now().UTC(), PassScore: s.Checks.PassScore}
 	runs, err := s.plan(t)
 	if err != nil {
 		return nil, err

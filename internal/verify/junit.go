@@ -6,11 +6,28 @@ import (
 	"time"
 
 	"gitlab.com/platform/bluegreen/internal/junit"
+	"gitlab.com/platform/bluegreen/internal/plan"
 )
 
 // JUnitName is the report's file name in the output folder; GitLab reads it
 // as `artifacts:reports:junit`.
 const JUnitName = "verify.junit.xml"
+
+// JUnitFile is the JUnit report's file name for a stage: verify.junit.xml,
+// monitor.junit.xml.
+func JUnitFile(stage plan.Stage) string {
+	if stage == "" || stage == plan.Verify {
+		return JUnitName
+	}
+	return string(stage) + ".junit.xml"
+}
+
+func (rep *Report) stage() string {
+	if rep.Stage == "" {
+		return string(plan.Verify)
+	}
+	return string(rep.Stage)
+}
 
 // JUnit renders the report as JUnit XML: one testcase per check. A failed
 // check is a <failure>, an inconclusive one an <error>, an undecided or
@@ -18,7 +35,7 @@ const JUnitName = "verify.junit.xml"
 func (rep *Report) JUnit() ([]byte, error) {
 	took := seconds(rep.Finished.Sub(rep.Started))
 	s := junit.Suite{
-		Name: fmt.Sprintf("verify %s/%s %s", rep.Target.Namespace, rep.Target.App, rep.Target.Color),
+		Name: fmt.Sprintf("%s %s/%s %s", rep.stage(), rep.Target.Namespace, rep.Target.App, rep.Target.Color),
 		Time: took, Timestamp: rep.Started.UTC().Format(time.RFC3339),
 		Properties: &junit.Properties{List: []junit.Property{
 			{Name: "verdict", Value: verdictOrError(rep.Verdict)}, {Name: "reason", Value: rep.Reason},
@@ -31,7 +48,7 @@ func (rep *Report) JUnit() ([]byte, error) {
 			junit.Property{Name: "pass-score", Value: percent(rep.PassScore)})
 	}
 	for _, c := range rep.Checks {
-		jc := junit.Case{Name: c.Check.Name, Classname: "bluegreen.verify." + rep.Target.App, Time: "0", SystemOut: c.systemOut()}
+		jc := junit.Case{Name: c.Check.Name, Classname: "bluegreen." + rep.stage() + "." + rep.Target.App, Time: "0", SystemOut: c.systemOut()}
 		p := &junit.Problem{Type: string(c.Verdict), Message: c.message(rep), Body: c.Reason}
 		switch {
 		case c.Verdict == Fail:
@@ -50,7 +67,7 @@ func (rep *Report) JUnit() ([]byte, error) {
 		s.Cases = append(s.Cases, jc)
 		s.Tests++
 	}
-	return junit.Encode(junit.Single("bluegreen verify", s))
+	return junit.Encode(junit.Single("bluegreen "+rep.stage(), s))
 }
 
 // message is the one line a reader sees first: the verdict with its numbers.

@@ -14,6 +14,7 @@ import (
 
 // Report is a run's outcome: the verdict and every check's numbers.
 type Report struct {
+	Stage    plan.Stage // plan.Verify or plan.Monitor
 	Target   Target
 	Source   string // the Prometheus, without credentials
 	Since    time.Time

@@ -35,8 +35,8 @@ func (s *Stage) Run(ctx context.Context, p *plan.Plan) (*Report, error) {
 	if err := t.Validate(); err != nil {
 		return nil, outcome.As(outcome.Usage, err) // before the app is printed or put in a query
 	}
-	fmt.Fprintf(s.Out, "verify %s in %s: %d checks, %s (target) against %s (live), window from %s (%s ago)\n",
-		t.App, t.Namespace, len(s.Checks.Checks), t.Color, t.Live, s.Since.UTC().Format(time.RFC3339),
+	fmt.Fprintf(s.Out, "%s %s in %s: %d checks, %s (target) against %s (live), window from %s (%s ago)\n",
+		s.stage(), t.App, t.Namespace, len(s.Checks.Checks), t.Color, t.Live, s.Since.UTC().Format(time.RFC3339),
 		shortDuration(s.Now().Sub(s.Since).Round(time.Second)))
 	rep, err := s.Verify(ctx, t)
 	if rep == nil || outcome.KindOf(err) == outcome.Usage {
@@ -46,26 +46,41 @@ func (s *Stage) Run(ctx context.Context, p *plan.Plan) (*Report, error) {
 	if s.OutDir != "" {
 		data, jerr := rep.JUnit()
 		if jerr == nil {
-			jerr = plan.WriteFileAtomic(filepath.Join(s.OutDir, JUnitName), data)
+			jerr = plan.WriteFileAtomic(filepath.Join(s.OutDir, JUnitFile(s.stage())), data)
 		}
 		if jerr != nil {
 			return rep, outcome.Local(fmt.Errorf("write the JUnit report: %w", jerr))
 		}
 	}
-	p.Verification = rep.Record()
+	rec := rep.Record()
+	if s.stage() == plan.Monitor {
+		if p.Monitor == nil {
+			p.Monitor = &plan.Monitoring{Action: plan.MonitorNone}
+		}
+		p.Monitor.Verification = *rec
+	} else {
+		p.Verification = rec
+	}
 	if err == nil {
 		err = rep.Err()
 	}
-	s.record(p, rep, start, err)
+	s.record(p, rep, rec, start, err)
 	return rep, err
 }
 
+func (s *Stage) stage() plan.Stage {
+	if s.Name == "" {
+		return plan.Verify
+	}
+	return s.Name
+}
+
 // record appends the run to the plan's ledger.
-func (s *Stage) record(p *plan.Plan, rep *Report, start time.Time, err error) {
+func (s *Stage) record(p *plan.Plan, rep *Report, rec *plan.Verification, start time.Time, err error) {
 	r := plan.Result{
-		Stage: plan.Verify, Outcome: outcome.KindOf(err).String(), Message: rep.Reason,
+		Stage: s.stage(), Outcome: outcome.KindOf(err).String(), Message: rep.Reason,
 		Started: start.UTC(), Finished: s.Now().UTC(), JobURL: s.JobURL,
-		Details: map[string]string{"result": p.Verification.Result, "since": rep.Since.Format(time.RFC3339), "checks": fmt.Sprint(len(rep.Checks))},
+		Details: map[string]string{"result": rec.Result, "since": rep.Since.Format(time.RFC3339), "checks": fmt.Sprint(len(rep.Checks))},
 	}
 	if err != nil && rep.Verdict == "" {
 		r.Message = err.Error()
