@@ -13,6 +13,10 @@ type Switch struct {
 	Window  time.Duration `env:"BG_ROLLBACK_WINDOW, default=10m" flag:"rollback-window" help:"promote: how long the old colour stays up for an instant rollback"`
 	Now     bool          `env:"BG_NOW" flag:"now" help:"rollback: patch the live Services first (traffic back within a second), then reconcile git and Argo CD"`
 	LockTTL time.Duration `env:"BG_LOCK_TTL, default=30s" flag:"lock-ttl" help:"how long the environment lock outlives a killed job"`
+	// What promote requires of the plan: the evidence chain.
+	RequireVerification bool          `env:"BG_REQUIRE_VERIFICATION, default=true" flag:"require-verification" help:"promote: refuse without a passing verification of this release (false only for a pipeline with no verify job)"`
+	RequireApproval     bool          `env:"BG_REQUIRE_APPROVAL, default=true" flag:"require-approval" help:"promote: refuse without an approval of the digest being promoted (false only for a pipeline with no approve job)"`
+	MaxAge              time.Duration `env:"BG_MAX_AGE" flag:"max-age" help:"promote: refuse a verification older than this (0: no limit)"`
 }
 
 // Validate checks the switch settings.
@@ -35,6 +39,9 @@ func (c *Switch) Validate() error {
 	}
 	if c.Window < 0 {
 		ps.Add("BG_ROLLBACK_WINDOW", "--rollback-window", "must not be negative")
+	}
+	if c.MaxAge < 0 {
+		ps.Add("BG_MAX_AGE", "--max-age", "must not be negative")
 	}
 	if c.LockTTL < 3*time.Second {
 		ps.Add("BG_LOCK_TTL", "--lock-ttl", "must be at least 3s")

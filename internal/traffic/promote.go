@@ -20,8 +20,8 @@ func (s *Stage) Promote(ctx context.Context, p *plan.Plan) error {
 	if _, ok := p.Last(plan.Sync); !ok {
 		return outcome.Usagef("plan.json has no sync: run `bluegreen sync` first")
 	}
-	if v := p.Verification; v != nil && v.Result != "pass" {
-		return outcome.Negativef("verification was %s, not pass: refusing to promote %s", v.Result, p.TargetColor)
+	if err := s.Evidence.check(p, s.Clock()); err != nil {
+		return err
 	}
 	return s.locked(ctx, p, func() error {
 		if p.Workload.Kind == "Rollout" {

@@ -58,8 +58,17 @@ func (s *Stage) Rollback(ctx context.Context, p *plan.Plan) error {
 // answer and it was not asked for.
 func (s *Stage) fastReason(ctx context.Context) string {
 	if s.Now {
+		if s.Why != "" {
+			return s.Why
+		}
 		return "--now"
 	}
+	return s.unreachable(ctx)
+}
+
+// unreachable says which of GitLab and Argo CD does not answer within
+// reachTimeout, or "" when both do.
+func (s *Stage) unreachable(ctx context.Context) string {
 	ctx, cancel := context.WithTimeout(ctx, reachTimeout)
 	defer cancel()
 	if _, err := s.Repo.BranchHead(ctx, s.Project, s.Branch); err != nil {
@@ -121,16 +130,10 @@ func (s *Stage) rollbackFast(ctx context.Context, p *plan.Plan, start time.Time,
 // reconcile brings git and Argo CD in line after a fast-path switch, then
 // clears the pending mark on the Services.
 func (s *Stage) reconcile(ctx context.Context, p *plan.Plan, tr *plan.Traffic) error {
-	if s.Now {
-		// --now asked for speed, not for skipping git: reconcile if it answers.
-		ctx2, cancel := context.WithTimeout(ctx, reachTimeout)
-		_, err := s.Repo.BranchHead(ctx2, s.Project, s.Branch)
-		cancel()
-		if err != nil {
-			return err
-		}
-	} else if s.fastReason(ctx) != "" {
-		return fmt.Errorf("git or Argo CD still unreachable")
+	// --now asked for speed, not for skipping git: reconcile when both
+	// answer, and never commit what Argo CD cannot sync.
+	if reason := s.unreachable(ctx); reason != "" {
+		return fmt.Errorf("%s", reason)
 	}
 	rev, err := s.commitRollback(ctx, p, "rollback (reconcile after the fast path)")
 	if err != nil {

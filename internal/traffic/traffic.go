@@ -59,6 +59,9 @@ type Stage struct {
 	Timeout time.Duration // for Argo CD and the proof
 	Direct  bool          // switch by patching the Services, not through git (no GitOps repo)
 	Now     bool          // rollback only: take the fast path even when git and Argo CD answer
+	Why     string        // with Now: why the fast path was asked for; "" says --now
+	// Evidence is what promote requires of the plan (see Evidence).
+	Evidence Evidence
 
 	Project, Branch, Folder, ArgoApp string // GitOps mode
 
