@@ -21,6 +21,7 @@ var configs = map[string]any{
 	"promote":  config.Switch{},
 	"rollback": config.Switch{},
 	"drift":    config.Drift{},
+	"monitor":  config.Monitor{},
 }
 
 // setting is one tagged field of a config struct.

@@ -162,7 +162,7 @@ func checkInput(t *testing.T, in input) {
 // deployments; start does (rollback.yml explains why rollback starts).
 var actions = map[string]string{
 	"render": "prepare", "sync": "prepare", "approve": "verify", "verify": "verify",
-	"promote": "start", "rollback": "start", "drift": "verify",
+	"promote": "start", "rollback": "start", "drift": "verify", "monitor": "start",
 }
 
 // Keywords that would leak from a component into the including pipeline.
@@ -231,8 +231,8 @@ func checkJob(t *testing.T, component, name string, job map[string]any) {
 		delete(want, "variables.BG_APPROVE_JOB")
 		delete(want, "rules.0.when")
 		want["artifacts.reports.junit"] = ".bluegreen/drift.junit.xml"
-	case "verify":
-		want["artifacts.reports.junit"] = ".bluegreen/verify.junit.xml"
+	case "verify", "monitor":
+		want["artifacts.reports.junit"] = ".bluegreen/" + mode + ".junit.xml"
 	case "":
 		t.Errorf("job %s: its script does not run `bluegreen <mode>`", name)
 		return

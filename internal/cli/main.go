@@ -67,6 +67,7 @@ func commands() []*command {
 		verifyCommand(),
 		promoteCommand(),
 		rollbackCommand(),
+		monitorCommand(),
 		driftCommand(),
 		versionCommand(),
 	}

@@ -70,47 +70,70 @@ func runSwitch(ctx context.Context, env *Env, log *slog.Logger, cfg *config.Swit
 	}
 	cl := newClients(cfg.Kubeconfig, cfg.GitLab, cfg.CI, log)
 	defer cl.Close()
-	kc, err := cl.Kube()
-	if err != nil {
-		return err
-	}
 	rec := newRecord(env, log, cfg.Notify, cfg.CI, cfg.OutDir, p, stageName)
 	rec.clients = cl
-	stage := &traffic.Stage{
-		OutDir: cfg.OutDir, Holder: holder(cfg.CI, p), Window: cfg.Window, Timeout: cfg.Timeout,
-		Direct: cfg.Direct, Now: cfg.Now,
-		Project: cfg.GitOps.Project, Branch: cfg.GitOps.Branch, Folder: cfg.GitOps.Folder(p.Environment, p.App), ArgoApp: cfg.ArgoCD.App,
-		Services: kube.Services{Client: kc}, Lock: kube.Lock{Client: kc, TTL: cfg.LockTTL}, Proof: kube.Proof{Client: kc},
-		Out: env.Stdout, Log: log, Clock: env.Now,
-	}
-	if p.Workload.Kind == "Rollout" {
-		dyn, err := cl.Dynamic()
-		if err != nil {
-			return err
-		}
-		stage.Rollouts = kube.Rollouts{Client: dyn}
-	}
-	if !cfg.Direct {
-		gl, err := cl.GitLab()
-		if err != nil {
-			return err
-		}
-		stage.Repo = gl
-		argo, err := cl.ArgoCD(ctx, cfg.ArgoCD, stageName == plan.Rollback, env.Stdout)
-		if err != nil && stageName == plan.Promote {
+	stage, err := switchStage(ctx, env, log, cfg, cl, p, stageName)
+	if err != nil {
+		if outcome.KindOf(err) == outcome.External {
 			return rec.finish(ctx, err)
 		}
-		if err == nil {
-			stage.ArgoCD = argo
-		} else {
-			stage.ArgoCD = unreachableArgo{err} // rollback takes the fast path
-		}
+		return err
 	}
 	run := stage.Promote
 	if stageName == plan.Rollback {
 		run = stage.Rollback
 	}
 	return rec.finish(ctx, run(ctx, p))
+}
+
+// switchStage builds the traffic switch of promote and rollback (and of
+// monitor's rollback) from their settings. A rollback reaches Argo CD with
+// a short probe, and one with Now only when it reconciles: the fast path
+// does not wait for Argo CD.
+func switchStage(ctx context.Context, env *Env, log *slog.Logger, cfg *config.Switch, cl *clients, p *plan.Plan, stageName plan.Stage) (*traffic.Stage, error) {
+	kc, err := cl.Kube()
+	if err != nil {
+		return nil, err
+	}
+	stage := &traffic.Stage{
+		OutDir: cfg.OutDir, Holder: holder(cfg.CI, p), Window: cfg.Window, Timeout: cfg.Timeout,
+		Direct: cfg.Direct, Now: cfg.Now,
+		Evidence: traffic.Evidence{Verification: cfg.RequireVerification, Approval: cfg.RequireApproval, MaxAge: cfg.MaxAge},
+		Project:  cfg.GitOps.Project, Branch: cfg.GitOps.Branch, Folder: cfg.GitOps.Folder(p.Environment, p.App), ArgoApp: cfg.ArgoCD.App,
+		Services: kube.Services{Client: kc}, Lock: kube.Lock{Client: kc, TTL: cfg.LockTTL}, Proof: kube.Proof{Client: kc},
+		Out: env.Stdout, Log: log, Clock: env.Now,
+	}
+	if p.Workload.Kind == "Rollout" {
+		dyn, err := cl.Dynamic()
+		if err != nil {
+			return nil, err
+		}
+		stage.Rollouts = kube.Rollouts{Client: dyn}
+	}
+	if cfg.Direct {
+		return stage, nil
+	}
+	gl, err := cl.GitLab()
+	if err != nil {
+		return nil, err
+	}
+	stage.Repo = gl
+	if stageName == plan.Rollback && cfg.Now {
+		stage.ArgoCD = &lazyArgo{connect: func(ctx context.Context) (traffic.ArgoCD, error) {
+			return cl.ArgoCD(ctx, cfg.ArgoCD, true, env.Stdout)
+		}}
+		return stage, nil
+	}
+	argo, err := cl.ArgoCD(ctx, cfg.ArgoCD, stageName == plan.Rollback, env.Stdout)
+	switch {
+	case err == nil:
+		stage.ArgoCD = argo
+	case stageName == plan.Rollback:
+		stage.ArgoCD = unreachableArgo{err} // rollback takes the fast path
+	default:
+		return nil, err
+	}
+	return stage, nil
 }
 
 // holder names the lock's owner: the pipeline, so that a retried job of the
@@ -151,4 +174,30 @@ func (u unreachableArgo) Sync(context.Context, string, string, []gitops.Object) 
 }
 func (u unreachableArgo) Wait(context.Context, string, string, func(string) bool, []gitops.Object, func(string)) error {
 	return u.err
+}
+
+// lazyArgo connects to Argo CD when first used: a fast rollback switches
+// the Services before it, and reconciles through it afterwards.
+type lazyArgo struct {
+	connect func(context.Context) (traffic.ArgoCD, error)
+	argo    traffic.ArgoCD
+}
+
+func (l *lazyArgo) get(ctx context.Context) traffic.ArgoCD {
+	if l.argo == nil {
+		a, err := l.connect(ctx)
+		if err != nil {
+			return unreachableArgo{err}
+		}
+		l.argo = a
+	}
+	return l.argo
+}
+
+func (l *lazyArgo) Check(ctx context.Context, app string) error { return l.get(ctx).Check(ctx, app) }
+func (l *lazyArgo) Sync(ctx context.Context, app, rev string, objs []gitops.Object) ([]gitops.Object, error) {
+	return l.get(ctx).Sync(ctx, app, rev, objs)
+}
+func (l *lazyArgo) Wait(ctx context.Context, app, rev string, done func(string) bool, objs []gitops.Object, progress func(string)) error {
+	return l.get(ctx).Wait(ctx, app, rev, done, objs, progress)
 }

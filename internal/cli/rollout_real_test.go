@@ -57,7 +57,8 @@ func TestRolloutReal_PromoteAndAbortDriveTheRollout(t *testing.T) {
 	if err := p.Save(out); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"BG_OUT": out, "KUBECONFIG": roleKubeconfig(t, c, ns, "bluegreen"), "BG_DIRECT": "true", "BG_TIMEOUT": "20s"}
+	env := map[string]string{"BG_OUT": out, "KUBECONFIG": roleKubeconfig(t, c, ns, "bluegreen"), "BG_DIRECT": "true", "BG_TIMEOUT": "20s",
+		"BG_REQUIRE_VERIFICATION": "false", "BG_REQUIRE_APPROVAL": "false"}
 
 	// Play the controller: once bluegreen unpauses, the new ReplicaSet becomes stable.
 	done := make(chan struct{})

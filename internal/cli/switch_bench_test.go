@@ -66,10 +66,30 @@ func (w *world) timeSwitch(b *testing.B, env map[string]string, color string, ar
 // took: the job's own time, which includes the wait for Argo CD to report
 // Synced and Healthy after the endpoints flipped.
 func (w *world) timeSwitchAndJob(b *testing.B, env map[string]string, color string, args ...string) (time.Duration, time.Duration) {
+	start := time.Now()
+	flipped := w.watchFlip(b, color)
+	if code, out, errOut := runCLI(b, env, args...); code != 0 {
+		b.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
+	}
+	job := time.Since(start)
+	select {
+	case at := <-flipped:
+		return at.Sub(start), job
+	case <-time.After(30 * time.Second):
+		b.Fatalf("%v: endpoints never held only %s pods", args, color)
+	}
+	return 0, 0
+}
+
+// watchFlip reports when the active Service's EndpointSlices first hold
+// only color's ready pods (those ready now), polling every 10ms for at
+// most a minute.
+func (w *world) watchFlip(tb testing.TB, color string) <-chan time.Time {
+	tb.Helper()
 	ctx := context.Background()
 	pods, err := w.cluster.Client().CoreV1().Pods(w.ns).List(ctx, metav1.ListOptions{LabelSelector: "bluegreen.dev/color=" + color})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	want := map[string]bool{}
 	for _, p := range pods.Items {
@@ -77,8 +97,7 @@ func (w *world) timeSwitchAndJob(b *testing.B, env map[string]string, color stri
 			want[p.Status.PodIP] = true
 		}
 	}
-	start := time.Now()
-	flipped := make(chan time.Duration, 1)
+	flipped := make(chan time.Time, 1)
 	go func() {
 		_ = wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 			slices, err := w.cluster.Client().DiscoveryV1().EndpointSlices(w.ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=shop"})
@@ -97,21 +116,11 @@ func (w *world) timeSwitchAndJob(b *testing.B, env map[string]string, color stri
 				}
 			}
 			if n == len(want) && n > 0 {
-				flipped <- time.Since(start)
+				flipped <- time.Now()
 				return true, nil
 			}
 			return false, nil
 		})
 	}()
-	if code, out, errOut := runCLI(b, env, args...); code != 0 {
-		b.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
-	}
-	job := time.Since(start)
-	select {
-	case d := <-flipped:
-		return d, job
-	case <-time.After(30 * time.Second):
-		b.Fatalf("%v: endpoints never held only %s pods", args, color)
-	}
-	return 0, 0
+	return flipped
 }

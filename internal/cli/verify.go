@@ -47,9 +47,13 @@ func runVerify(ctx context.Context, env *Env, log *slog.Logger, c any) error {
 	if err := checkNotify(cfg.Notify); err != nil {
 		return err
 	}
-	checks, err := verify.LoadChecks(cfg.Checks)
+	all, err := verify.LoadChecks(cfg.Checks)
 	if err != nil {
 		return err
+	}
+	checks := all.For(verify.BeforeSwitch)
+	if checks == nil {
+		return outcome.Usagef("checks file %s: no check runs before the switch: every check says when: after-switch (verify needs before-switch or always; drop the verify job to use monitor alone)", cfg.Checks)
 	}
 	p, fromDisk, err := verifyPlan(cfg)
 	if err != nil {

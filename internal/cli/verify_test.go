@@ -19,7 +19,7 @@ import (
 )
 
 // verifyWorld is one verify job's folder and a real Prometheus holding a
-// scenario's history, its window an hour ago.
+// scenario's history, its window just ended (and settled: 15s).
 type verifyWorld struct {
 	dir, checks, promURL string
 	since                time.Time
@@ -27,7 +27,7 @@ type verifyWorld struct {
 
 func newVerifyWorld(t *testing.T, family string) *verifyWorld {
 	t.Helper()
-	w := &verifyWorld{dir: t.TempDir(), since: time.Now().Add(-time.Hour).Truncate(time.Minute)}
+	w := &verifyWorld{dir: t.TempDir(), since: time.Now().Add(-10*time.Minute - 16*time.Second).Truncate(time.Second)}
 	w.checks = filepath.Join(t.TempDir(), "checks.yaml")
 	if err := os.WriteFile(w.checks, []byte(scenario.ChecksYAML), 0o644); err != nil {
 		t.Fatal(err)

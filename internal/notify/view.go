@@ -39,9 +39,11 @@ type View struct {
 	// it yet; Links.Play, when known, is where to press play.
 	AwaitingApproval bool
 	Checks           []CheckView // verification values against thresholds
-	Details          []Detail    // the stage's other recorded details
-	Progress         []StageView // every stage so far, in pipeline order
-	Links            Links
+	// Monitor is the monitor stage's outcome, once it has one.
+	Monitor  *MonitorView
+	Details  []Detail    // the stage's other recorded details
+	Progress []StageView // every stage so far, in pipeline order
+	Links    Links
 }
 
 // ApprovalView is plan.Approval for templates.
@@ -52,6 +54,13 @@ type ApprovalView struct {
 	At     string // RFC 3339, UTC
 	Digest string
 	Rules  []plan.RuleResult
+}
+
+// MonitorView is plan.Monitoring for templates.
+type MonitorView struct {
+	Action  string // confirmed, rolled-back, held, none
+	Verdict string // pass, fail, inconclusive, error
+	Bake    string // e.g. 10m0s
 }
 
 // CheckView is one verification check from plan.Verification.
@@ -106,7 +115,13 @@ func (n *Notifier) buildView(p *plan.Plan, d plan.Delivery, play string) View {
 		v.Details = details(r.Details, esc)
 	}
 	if d.Stage == plan.Verify && p.Verification != nil {
-		v.Checks = checks(p, esc)
+		v.Checks = checks(p.Verification, esc)
+	}
+	if m := p.Monitor; m != nil {
+		v.Monitor = &MonitorView{Action: m.Action, Verdict: esc(m.Result), Bake: esc(m.Bake)}
+		if d.Stage == plan.Monitor {
+			v.Checks = checks(&m.Verification, esc)
+		}
 	}
 	if a := p.Approval; a != nil {
 		v.Approval = &ApprovalView{
@@ -165,6 +180,9 @@ func liveNow(p *plan.Plan, d plan.Delivery) plan.Color {
 // wins for its stage.
 func progress(p *plan.Plan, d plan.Delivery) []StageView {
 	stages := append([]plan.Stage(nil), plan.PipelineStages...)
+	if _, ok := p.Last(plan.Monitor); ok || d.Stage == plan.Monitor {
+		stages = append(stages, plan.Monitor)
+	}
 	_, rolledBack := p.Last(plan.Rollback)
 	if rolledBack || d.Stage == plan.Rollback {
 		stages = append(stages, plan.Rollback)
@@ -200,8 +218,7 @@ func details(m map[string]string, esc func(string) string) []Detail {
 // checks turns the verify stage's record into one line per check: the
 // target's value against the threshold, the live colour's value when
 // compared, the window, and for a check that did not pass, why.
-func checks(p *plan.Plan, esc func(string) string) []CheckView {
-	ver := p.Verification
+func checks(ver *plan.Verification, esc func(string) string) []CheckView {
 	var out []CheckView
 	for _, c := range ver.Checks {
 		cv := CheckView{
@@ -250,14 +267,14 @@ func verb(stage plan.Stage, result string) string {
 	case "ok":
 		if w, ok := map[plan.Stage]string{
 			plan.Render: "rendered", plan.Sync: "synced", plan.Approve: "approved", plan.Verify: "passed",
-			plan.Promote: "promoted", plan.Rollback: "rolled back", plan.Drift: "found no drift",
+			plan.Promote: "promoted", plan.Rollback: "rolled back", plan.Drift: "found no drift", plan.Monitor: "confirmed the release",
 		}[stage]; ok {
 			return w
 		}
 		return "done"
 	case "negative":
 		if w, ok := map[plan.Stage]string{
-			plan.Approve: "refused", plan.Verify: "failed", plan.Drift: "found drift", plan.Render: "found changes",
+			plan.Approve: "refused", plan.Verify: "failed", plan.Drift: "found drift", plan.Render: "found changes", plan.Monitor: "found a problem under real traffic",
 		}[stage]; ok {
 			return w
 		}
