@@ -22,8 +22,11 @@ func verifyCommand() *command {
 over each check's window, which starts when green's observation starts
 (--since; by default when sync finished, from plan.json). Intervals already in
 the past are judged at once from Prometheus's history; only future ones are
-waited for. A clear or rising breach fails at once; a pass needs the whole
-window; no data is never a pass. A check is critical (its failure fails the
+waited for. A window that ended more than an interval ago is not judged: the
+most recent complete window, ending now, is (the log says so). A clear or
+rising breach fails at once; a pass needs a value in every interval of the
+whole window; no data is never a pass. Checks with when: after-switch are
+left to monitor. A check is critical (its failure fails the
 run) or has a weight: weighted checks pass together when the weight that
 passed reaches the file's pass-score (default 75%). See internal/verify/README.md
 for the file and the rule.

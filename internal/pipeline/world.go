@@ -91,7 +91,12 @@ func NewWorld(tb testing.TB, s Servers, tools Tools, o WorldOptions) *World {
 		tb.Fatalf("no scenario family %q", o.Green)
 	}
 	w := &World{Cluster: s.Cluster, Namespace: s.Cluster.Namespace(tb), tb: tb, argoToken: s.ArgoCD.Token()}
-	w.Since = time.Now().Add(-time.Hour).Truncate(time.Minute)
+	// verify judges the newest complete window, whenever its job runs: the
+	// scenario's history starts half an hour ago and runs on a few minutes
+	// past now, so that window always lies inside it.
+	w.Since = time.Now().Add(-30 * time.Minute).Truncate(time.Minute)
+	spec := family.Spec(1)
+	spec.Window = 40 * time.Minute
 
 	kubeconfig := w.serviceAccount(tb)
 	w.GitOps = testenv.NewGitRepo(tb)
@@ -103,7 +108,7 @@ func NewWorld(tb testing.TB, s Servers, tools Tools, o WorldOptions) *World {
 		Name: w.ArgoApp, RepoURL: w.GitOps.URL(), Path: Environment + "/" + App, Namespace: w.Namespace, Recurse: true,
 	})
 	// The scenario's series carry namespace="bench"; this world's app lives in its own.
-	history := strings.ReplaceAll(string(family.Spec(1).History(w.Since).OpenMetrics()),
+	history := strings.ReplaceAll(string(spec.History(w.Since).OpenMetrics()),
 		`namespace="`+scenario.Namespace+`"`, `namespace="`+w.Namespace+`"`)
 	if !strings.Contains(history, `namespace="`+w.Namespace+`"`) {
 		tb.Fatalf("the %s history has no series to move to namespace %s", o.Green, w.Namespace)
