@@ -9,7 +9,6 @@ import (
 	"gitlab.com/platform/bluegreen/internal/config"
 	"gitlab.com/platform/bluegreen/internal/outcome"
 	"gitlab.com/platform/bluegreen/internal/plan"
-	"gitlab.com/platform/bluegreen/internal/prom"
 	"gitlab.com/platform/bluegreen/internal/verify"
 )
 
@@ -50,13 +49,9 @@ func runMonitor(ctx context.Context, env *Env, log *slog.Logger, c any) error {
 	if err := checkNotify(cfg.Notify); err != nil {
 		return err
 	}
-	all, err := verify.LoadChecks(cfg.Checks)
+	after, err := loadChecks(cfg.Checks, verify.AfterSwitch)
 	if err != nil {
 		return err
-	}
-	after := all.For(verify.AfterSwitch)
-	if after == nil {
-		return outcome.Usagef("checks file %s: no check runs after the switch: every check says when: before-switch (monitor needs after-switch or always)", cfg.Checks)
 	}
 	checks, err := after.Over(cfg.Bake)
 	if err != nil {
@@ -76,12 +71,9 @@ func runMonitor(ctx context.Context, env *Env, log *slog.Logger, c any) error {
 	if err != nil {
 		return err
 	}
-	client, err := prom.New(prom.Config{
-		URL: cfg.PrometheusURL, Token: cfg.PrometheusToken, Timeout: cfg.PrometheusTimeout,
-		Retry: prom.Retry{Attempts: cfg.PrometheusRetries, Base: prom.DefaultRetry.Base, Cap: prom.DefaultRetry.Cap},
-	})
+	client, err := newProm(cfg.Prometheus)
 	if err != nil {
-		return outcome.Usagef("--prometheus (BG_PROMETHEUS_URL): %w", err)
+		return err
 	}
 	cl := newClients(cfg.Kubeconfig, cfg.GitLab, cfg.CI, log)
 	defer cl.Close()

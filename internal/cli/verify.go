@@ -50,13 +50,9 @@ func runVerify(ctx context.Context, env *Env, log *slog.Logger, c any) error {
 	if err := checkNotify(cfg.Notify); err != nil {
 		return err
 	}
-	all, err := verify.LoadChecks(cfg.Checks)
+	checks, err := loadChecks(cfg.Checks, verify.BeforeSwitch)
 	if err != nil {
 		return err
-	}
-	checks := all.For(verify.BeforeSwitch)
-	if checks == nil {
-		return outcome.Usagef("checks file %s: no check runs before the switch: every check says when: after-switch (verify needs before-switch or always; drop the verify job to use monitor alone)", cfg.Checks)
 	}
 	p, fromDisk, err := verifyPlan(cfg)
 	if err != nil {
@@ -66,12 +62,9 @@ func runVerify(ctx context.Context, env *Env, log *slog.Logger, c any) error {
 	if err != nil {
 		return err
 	}
-	client, err := prom.New(prom.Config{
-		URL: cfg.PrometheusURL, Token: cfg.PrometheusToken, Timeout: cfg.PrometheusTimeout,
-		Retry: prom.Retry{Attempts: cfg.PrometheusRetries, Base: prom.DefaultRetry.Base, Cap: prom.DefaultRetry.Cap},
-	})
+	client, err := newProm(cfg.Prometheus)
 	if err != nil {
-		return outcome.Usagef("--prometheus (BG_PROMETHEUS_URL): %w", err)
+		return err
 	}
 	stage := &verify.Stage{
 		Checks: checks, Prom: client, Source: client.String(), Since: since, Settle: cfg.Settle,
@@ -86,6 +79,32 @@ func runVerify(ctx context.Context, env *Env, log *slog.Logger, c any) error {
 		return stageErr
 	}
 	return rec.finish(ctx, stageErr)
+}
+
+// loadChecks loads the checks file and keeps the checks that run in phase:
+// before the switch for verify, after it for monitor.
+func loadChecks(path string, phase verify.Phase) (*verify.Checks, error) {
+	all, err := verify.LoadChecks(path)
+	if err != nil {
+		return nil, err
+	}
+	checks := all.For(phase)
+	if checks == nil {
+		return nil, outcome.Usagef("checks file %s: no check runs %s: every check says otherwise with when: (verify runs before-switch and always checks, monitor after-switch and always)", path, map[verify.Phase]string{verify.BeforeSwitch: "before the switch", verify.AfterSwitch: "after the switch"}[phase])
+	}
+	return checks, nil
+}
+
+// newProm is the Prometheus client of verify and monitor.
+func newProm(cfg config.Prometheus) (*prom.Client, error) {
+	client, err := prom.New(prom.Config{
+		URL: cfg.PrometheusURL, Token: cfg.PrometheusToken, Timeout: cfg.PrometheusTimeout,
+		Retry: prom.Retry{Attempts: cfg.PrometheusRetries, Base: prom.DefaultRetry.Base, Cap: prom.DefaultRetry.Cap},
+	})
+	if err != nil {
+		return nil, outcome.Usagef("--prometheus (BG_PROMETHEUS_URL): %w", err)
+	}
+	return client, nil
 }
 
 // verifyPlan loads BG_OUT/plan.json, or builds a plan from the flags when

@@ -25,14 +25,7 @@ func (c *Monitor) Validate() error {
 	c.Notify.Validate(&ps)
 	c.Prometheus.validate(&ps)
 	if !c.Direct {
-		c.GitOps.validate(&ps)
-		if !c.GitLab.Token.IsSet() {
-			ps.Add("BG_GITLAB_TOKEN", "", "required unless --direct: the rollback reconciles git after the fast switch")
-		}
-		if c.GitLab.URL(c.CI) == "" {
-			ps.Add("BG_GITLAB_API_URL", "--gitlab-api-url", "required unless --direct (GitLab sets CI_API_V4_URL in CI)")
-		}
-		c.ArgoCD.validate(&ps)
+		validateGitOpsSwitch(&ps, c.GitOps, c.GitLab, c.CI, c.ArgoCD, "the rollback reconciles git after the fast switch")
 	}
 	if c.Bake <= 0 {
 		ps.Add("BG_BAKE", "--bake", "must be positive")

@@ -19,20 +19,26 @@ type Switch struct {
 	MaxAge              time.Duration `env:"BG_MAX_AGE" flag:"max-age" help:"promote: refuse a verification older than this (0: no limit)"`
 }
 
+// validateGitOpsSwitch checks what a switch through git and Argo CD needs;
+// token says what BG_GITLAB_TOKEN must be.
+func validateGitOpsSwitch(ps *Problems, g GitOps, gl GitLab, ci CI, a ArgoCD, token string) {
+	g.validate(ps)
+	if !gl.Token.IsSet() {
+		ps.Add("BG_GITLAB_TOKEN", "", "required unless --direct: %s", token)
+	}
+	if gl.URL(ci) == "" {
+		ps.Add("BG_GITLAB_API_URL", "--gitlab-api-url", "required unless --direct (GitLab sets CI_API_V4_URL in CI)")
+	}
+	a.validate(ps)
+}
+
 // Validate checks the switch settings.
 func (c *Switch) Validate() error {
 	var ps Problems
 	c.Common.ValidateWithPlan(&ps)
 	c.Notify.Validate(&ps)
 	if !c.Direct {
-		c.GitOps.validate(&ps)
-		if !c.GitLab.Token.IsSet() {
-			ps.Add("BG_GITLAB_TOKEN", "", "required unless --direct: a project access token of the GitOps project with the api scope and the Developer role")
-		}
-		if c.GitLab.URL(c.CI) == "" {
-			ps.Add("BG_GITLAB_API_URL", "--gitlab-api-url", "required unless --direct (GitLab sets CI_API_V4_URL in CI)")
-		}
-		c.ArgoCD.validate(&ps)
+		validateGitOpsSwitch(&ps, c.GitOps, c.GitLab, c.CI, c.ArgoCD, "a project access token of the GitOps project with the api scope and the Developer role")
 	}
 	if c.Timeout <= 0 {
 		ps.Add("BG_TIMEOUT", "--timeout", "must be positive")

@@ -415,19 +415,6 @@ func (s *Stage) aggregate(ctx context.Context, t Target, r *checkRun, at time.Ti
 		a.Live = r.ev.mean(k, func(o observation) value { return o.Live })
 		return r.ev.judged(a, k), nil
 	}
-	if r.baseline != nil {
-		var err error
-		if a.Query, err = r.check.Render(t.App, t.Namespace, t.Color, span); err != nil {
-			return nil, outcome.Usagef("checks file %s: %w", s.Checks.Path, err)
-		}
-		res, err := s.Prom.Query(ctx, a.Query, at)
-		r.warn(res.Warnings)
-		if a.Green, err = s.single(r, a.Query, res, err); err != nil {
-			return nil, err
-		}
-		a.Live = *r.baseline
-		return r.ev.judged(a, k), nil
-	}
 	var err error
 	if a.Query, err = r.check.Render(t.App, t.Namespace, t.Color, span); err != nil {
 		return nil, outcome.Usagef("checks file %s: %w", s.Checks.Path, err)
@@ -437,7 +424,10 @@ func (s *Stage) aggregate(ctx context.Context, t Target, r *checkRun, at time.Ti
 	if a.Green, err = s.single(r, a.Query, res, err); err != nil {
 		return nil, err
 	}
-	if r.live != "" {
+	switch {
+	case r.baseline != nil:
+		a.Live = *r.baseline
+	case r.live != "":
 		if a.LiveQuery, err = r.check.Render(t.App, t.Namespace, t.Live, span); err != nil {
 			return nil, outcome.Usagef("checks file %s: %w", s.Checks.Path, err)
 		}
