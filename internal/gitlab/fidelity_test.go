@@ -125,6 +125,23 @@ func TestGroupMember_AwaitingSeatIsNotActive(t *testing.T) {
 	}
 }
 
+func TestMember_WithoutMembershipStateIsJudgedOnTheAccountState(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		m    gitlab.Member
+		want bool
+	}{
+		{gitlab.Member{State: "active", AccessLevel: gitlab.AccessDeveloper}, true},
+		{gitlab.Member{State: "blocked", AccessLevel: gitlab.AccessDeveloper}, false},
+		{gitlab.Member{State: "active", MembershipState: "awaiting", AccessLevel: gitlab.AccessDeveloper}, false},
+		{gitlab.Member{State: "active", MembershipState: "active", AccessLevel: gitlab.AccessDeveloper}, true},
+	} {
+		if got := tt.m.Active(); got != tt.want {
+			t.Errorf("%+v: Active() = %v, want %v", tt.m, got, tt.want)
+		}
+	}
+}
+
 // GitLab answers 201 to a Guest's new issue but drops its labels; the next
 // drift run, which finds its issue by label, would then open another.
 func TestCreateIssue_DroppedLabelsNameTheRole(t *testing.T) {

@@ -38,8 +38,13 @@ type Member struct {
 // Active reports whether the membership is in force and grants at least
 // Guest: a blocked account, a membership awaiting a seat, Minimal Access
 // members and pending invitations do not count.
+//
+// A member entity without membership_state comes from a GitLab older than
+// the awaiting membership states, where every membership was active: it is
+// judged on the account state alone.
 func (m Member) Active() bool {
-	return m.State == "active" && m.MembershipState == "active" && m.AccessLevel >= AccessGuest
+	membership := m.MembershipState == "active" || m.MembershipState == ""
+	return m.State == "active" && membership && m.AccessLevel >= AccessGuest
 }
 
 // groupMember is the member entity with membership_state, which client-go's
