@@ -6,8 +6,11 @@ package gitlab_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -29,6 +32,7 @@ func TestCreateCommit_OnlyRaceMessagesAreConflicts(t *testing.T) {
 		{"A file with this name already exists", true},
 		{"A file with this name doesn't exist", true},
 		{"The file has changed since you started editing it: deploy/a.yaml", true},
+		{"You are attempting to update a file `deploy/a.yaml` that has changed since you started editing it.", true},
 		{"Your changes could not be committed, because the file path is invalid", false},
 		{"You can only create or edit files when you are on a branch", false},
 		{"Your push has been rejected, because this repository has exceeded its size limit", false},
@@ -100,6 +104,59 @@ func TestCreateCommit_ProtectedBranchNamesThePushRole(t *testing.T) {
 				t.Errorf("err = %v, should not send the user to read_api", err)
 			}
 		})
+	}
+}
+
+// Files::MultiService compares an update's or delete's last_commit_id with
+// the newest commit that touched the file on the branch, and refuses the
+// commit when they differ; an action without one is not checked.
+func TestCreateCommit_StaleLastCommitIsAConflict(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q", "-b", "main")
+	for _, c := range []string{"a: 1", "a: 2"} {
+		if err := os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(c+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		git("add", "-A")
+		git("commit", "-q", "-m", c)
+	}
+	older, newest := git("rev-parse", "HEAD~1"), git("rev-parse", "HEAD")
+	srv := gitlabtest.New(t, gitlabtest.WithToken(token))
+	repo := srv.Repository("platform/gitops", dir)
+	repo.Branch.Spare()
+	repo.Tree.Spare()
+	c := newClient(t, srv.URL(), &sleeps{}, 4)
+	n := 2
+	commit := func(action, last string) error {
+		n++
+		_, err := c.CreateCommit(context.Background(), "platform/gitops", "main", "m",
+			[]gitlab.FileAction{{Action: action, Path: "a.yaml", Content: []byte(fmt.Sprintf("a: %d\n", n)), LastCommit: last}})
+		return err
+	}
+	for _, action := range []string{"update", "delete"} {
+		err := commit(action, older)
+		if !errors.Is(err, gitlab.ErrConflict) || !strings.Contains(err.Error(), "The file has changed since you started editing it: a.yaml") {
+			t.Errorf("%s with a stale last_commit_id: err = %v, want ErrConflict with GitLab's message", action, err)
+		}
+	}
+	if got := git("rev-parse", "HEAD"); got != newest {
+		t.Fatalf("a refused commit moved the branch to %s", got)
+	}
+	if err := commit("update", newest); err != nil {
+		t.Fatalf("update with the file's last commit: %v", err)
+	}
+	if err := commit("update", ""); err != nil {
+		t.Fatalf("update without last_commit_id: %v", err)
 	}
 }
 

@@ -85,6 +85,13 @@ type FileAction struct {
 	Action  string // create, update or delete
 	Path    string
 	Content []byte // for create and update
+	// LastCommit is, for an update or a delete, the newest commit that
+	// touched Path in the tree the action was computed from. It is sent as
+	// the action's last_commit_id: GitLab then refuses the commit when the
+	// file changed on the branch since (Files::MultiService compares it with
+	// the branch's last commit for the path), instead of overwriting that
+	// change unseen. "" sends none.
+	LastCommit string
 }
 
 // Commit is a created commit.
@@ -100,8 +107,10 @@ var ErrConflict = errors.New("the branch changed since it was read")
 
 // CreateCommit makes one commit on branch with every action, atomically.
 // It is never forced. A 400 from GitLab about files that exist, do not, or
-// changed is returned as ErrConflict; any other 400 is a usage error (exit 2)
-// with GitLab's message.
+// changed since their LastCommit is returned as ErrConflict; any other 400
+// is a usage error (exit 2) with GitLab's message. GitLab makes the commit
+// on the branch's head at the time, which may be newer than the one the
+// actions were computed from: the returned Parents tell.
 // POST /projects/:id/repository/commits
 func (c *Client) CreateCommit(ctx context.Context, project, branch, message string, actions []FileAction) (Commit, error) {
 	what := fmt.Sprintf("commit to %q of project %s", branch, project)
@@ -112,6 +121,9 @@ func (c *Client) CreateCommit(ctx context.Context, project, branch, message stri
 		if a.Action != "delete" {
 			o.Content = gl.Ptr(string(a.Content))
 			o.Encoding = gl.Ptr("text")
+		}
+		if a.LastCommit != "" && a.Action != "create" {
+			o.LastCommitID = gl.Ptr(a.LastCommit)
 		}
 		opt.Actions = append(opt.Actions, o)
 	}
@@ -140,11 +152,15 @@ func (c *Client) CreateCommit(ctx context.Context, project, branch, message stri
 }
 
 // raceMessages are GitLab's answers (Files::MultiService) when the branch
-// moved under a commit; every other 400 from the Commits API is final.
+// moved under a commit; every other 400 from the Commits API is final. A
+// stale last_commit_id reads "The file has changed since you started
+// editing it: <path>"; GitLab before the per-action check said "You are
+// attempting to update a file `<path>` that has changed since you started
+// editing it.", so the shared words are matched.
 var raceMessages = []string{
 	"A file with this name already exists",
 	"A file with this name doesn't exist",
-	"The file has changed since you started editing it",
+	"has changed since you started editing it",
 }
 
 func isRace(err error) bool {

@@ -48,21 +48,29 @@ type Change struct {
 // Result is what a Change did.
 type Result struct {
 	Revision string              // the new commit, or the head that already held the content
-	Actions  []gitlab.FileAction // empty when no commit was needed
-	Base     string              // the head the new commit was made on; "" without one
+	Actions  []gitlab.FileAction // every commit's, in order; empty when no commit was needed
+	Base     string              // the head the first new commit was made on; "" without one
 }
 
 // Committed reports whether a commit was made.
 func (r Result) Committed() bool { return len(r.Actions) > 0 }
 
-// maxTries bounds the retries on a stale base or a server error.
+// maxTries bounds the commits: retries on a stale base or a server error,
+// and the follow-up commits when someone else's push landed under one.
 const maxTries = 4
 
 // Apply makes the change in one commit on the branch. When the branch
-// already holds the content, it makes no commit and returns the head. When
-// someone else pushed between the read and the commit, GitLab refuses it (a
-// file to create exists, or one to change is gone); then Apply reads the new
-// head and tries again. A commit that failed with a 5xx or a broken
+// already holds the content, it makes no commit and returns the head.
+//
+// Someone else may push between the read and the commit. GitLab refuses
+// the commit when a file to create exists, one to change or delete is gone,
+// or one to change or delete has a newer commit than the one read (each
+// such action carries its last_commit_id); then Apply reads the new head
+// and tries again. GitLab accepts a commit that touches none of the files
+// the other push changed, and makes it on that push: a file the push added
+// to an owned folder would survive. So when the new commit's parent is not
+// the head that was read, Apply checks the new commit and commits again
+// whatever it still lacks. A commit that failed with a 5xx or a broken
 // connection may or may not have landed, so it is retried the same way: the
 // re-read shows either the content (no new commit) or the old state.
 func Apply(ctx context.Context, r Repo, c Change) (Result, error) {
@@ -70,6 +78,7 @@ func Apply(ctx context.Context, r Repo, c Change) (Result, error) {
 	if wait == nil {
 		wait = pause
 	}
+	var done Result
 	for try := 1; ; try++ {
 		head, err := r.BranchHead(ctx, c.Project, c.Branch)
 		if err != nil {
@@ -80,7 +89,17 @@ func Apply(ctx context.Context, r Repo, c Change) (Result, error) {
 			return Result{}, outcome.As(outcome.External, err)
 		}
 		if len(actions) == 0 {
-			return Result{Revision: head}, nil
+			if !done.Committed() {
+				return Result{Revision: head}, nil
+			}
+			done.Revision = head
+			return done, nil
+		}
+		if try > maxTries {
+			return Result{}, outcome.Externalf("gitops commit: the branch moved under each of %d commits", maxTries)
+		}
+		if err := pin(ctx, r, c.Project, head, actions); err != nil {
+			return Result{}, outcome.As(outcome.External, err)
 		}
 		cm, err := r.CreateCommit(ctx, c.Project, c.Branch, c.Message, actions)
 		if retryable(err) && try < maxTries {
@@ -92,8 +111,34 @@ func Apply(ctx context.Context, r Repo, c Change) (Result, error) {
 		if err != nil {
 			return Result{}, outcome.As(outcome.External, err)
 		}
-		return Result{Revision: cm.SHA, Actions: actions, Base: head}, nil
+		if done.Base == "" {
+			done.Base = head
+		}
+		done.Revision = cm.SHA
+		done.Actions = append(done.Actions, actions...)
+		if len(cm.Parents) == 1 && cm.Parents[0] == head {
+			return done, nil
+		}
+		// Made on someone else's push: check what the branch holds now.
 	}
+}
+
+// pin gives each update and delete the newest commit that touched its file
+// at ref, so that GitLab refuses the commit if the file changed since.
+func pin(ctx context.Context, r Repo, project, ref string, actions []gitlab.FileAction) error {
+	for i, a := range actions {
+		if a.Action == "create" {
+			continue
+		}
+		cm, ok, err := r.LastCommit(ctx, project, ref, a.Path)
+		if err != nil {
+			return err
+		}
+		if ok {
+			actions[i].LastCommit = cm.SHA
+		}
+	}
+	return nil
 }
 
 // Actions computes what makes the repository at ref hold files, deleting

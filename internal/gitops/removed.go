@@ -41,7 +41,9 @@ const maxManifest = 4 << 20
 
 // Removed lists the objects that the change c, as Apply made it (res), took
 // out of its owned folders, so that exactly those can be pruned: the objects
-// of the files its commit deleted, read at the commit's parent. When Apply
+// of the files its commits deleted, read at each file's last commit before
+// (a file someone else added under an owned folder while Apply ran is
+// pruned like bluegreen's own). When Apply
 // made no commit because the branch already held the content (a job re-run
 // after it was killed or timed out), the change is, for each owned folder,
 // the newest commit that touched it, and what it removed is read at that
@@ -55,7 +57,18 @@ func Removed(ctx context.Context, r Repo, c Change, res Result) ([]Object, error
 	}
 	var rs []removal
 	if res.Committed() {
-		rs = append(rs, removal{res.Base, deleted(res.Actions)})
+		// A deleted file reads as it was at its last commit; without one
+		// (a Result made by hand), at the base.
+		for _, a := range res.Actions {
+			if a.Action != "delete" {
+				continue
+			}
+			ref := a.LastCommit
+			if ref == "" {
+				ref = res.Base
+			}
+			rs = append(rs, removal{ref, []string{a.Path}})
+		}
 	} else {
 		for _, dir := range c.Owned {
 			cm, ok, err := r.LastCommit(ctx, c.Project, res.Revision, dir)

@@ -232,10 +232,12 @@ type commitRequest struct {
 	Branch        string `json:"branch"`
 	CommitMessage string `json:"commit_message"`
 	Actions       []struct {
-		Action   string `json:"action"`
-		FilePath string `json:"file_path"`
-		Content  string `json:"content"`
-		Encoding string `json:"encoding"`
+		Action       string `json:"action"`
+		FilePath     string `json:"file_path"`
+		PreviousPath string `json:"previous_path"`
+		Content      string `json:"content"`
+		Encoding     string `json:"encoding"`
+		LastCommitID string `json:"last_commit_id"`
 	} `json:"actions"`
 }
 
@@ -261,6 +263,10 @@ func (r *Repo) postCommit(w http.ResponseWriter, req *http.Request) {
 	}
 	if cur, _ := r.git("symbolic-ref", "--short", "HEAD"); cur != body.Branch {
 		JSON(w, http.StatusBadRequest, map[string]string{"message": "You can only create or edit files when you are on a branch"})
+		return
+	}
+	if msg := r.changedSince(body); msg != "" {
+		JSON(w, http.StatusBadRequest, map[string]string{"message": msg})
 		return
 	}
 	if msg := r.apply(body); msg != "" {
@@ -289,6 +295,27 @@ func (r *Repo) postCommit(w http.ResponseWriter, req *http.Request) {
 		r.mu.Lock()
 	}
 	JSON(w, http.StatusCreated, c)
+}
+
+// changedSince checks each update, move and delete that names a
+// last_commit_id against the branch, as Files::MultiService does before it
+// writes: the newest commit that touched the file must be that one. A file
+// no commit touched, or an action without the id, passes.
+func (r *Repo) changedSince(body commitRequest) string {
+	for _, a := range body.Actions {
+		if a.LastCommitID == "" || (a.Action != "update" && a.Action != "move" && a.Action != "delete") {
+			continue
+		}
+		path := a.FilePath
+		if a.PreviousPath != "" {
+			path = a.PreviousPath
+		}
+		last, err := r.git("log", "-1", "--format=%H", "refs/heads/"+body.Branch, "--", path)
+		if err == nil && last != "" && last != a.LastCommitID {
+			return "The file has changed since you started editing it: " + path
+		}
+	}
+	return ""
 }
 
 // apply writes the actions into the work tree, with GitLab's checks and
