@@ -152,10 +152,18 @@ func checkInput(t *testing.T, in input) {
 		re, err := regexp.Compile(in.Regex)
 		if err != nil {
 			t.Errorf("input %s: regex: %v", in.Name, err)
-		} else if s, ok := in.Default.(string); ok && !re.MatchString(s) {
-			t.Errorf("input %s: default %q does not match its regex %s", in.Name, s, in.Regex)
+		} else if s, ok := in.Default.(string); ok && !gitlabMatches(re, s) {
+			t.Errorf("input %s: default %q does not match its regex %s as GitLab checks it (before gitlab-org/gitlab#477707 an empty string matches no regex: validate it in the binary instead)", in.Name, s, in.Regex)
 		}
 	}
+}
+
+// gitlabMatches is GitLab's check of an input's value against its regex on
+// the versions the components support: before the fix of
+// gitlab-org/gitlab#477707 an empty string never matched, whatever the
+// regex, so an input with `default: ""` and a regex cannot be left out.
+func gitlabMatches(re *regexp.Regexp, s string) bool {
+	return s != "" && re.MatchString(s)
 }
 
 // Each mode's GitLab environment action: prepare and verify do not count as
@@ -164,6 +172,10 @@ var actions = map[string]string{
 	"render": "prepare", "sync": "prepare", "approve": "verify", "verify": "verify",
 	"promote": "start", "rollback": "start", "drift": "verify", "monitor": "start",
 }
+
+// companions are the modes a component may run besides its own: monitor
+// brings the rollback that follows its failure.
+var companions = map[string]string{"monitor": "rollback"}
 
 // Keywords that would leak from a component into the including pipeline.
 var globalKeywords = []string{"stages", "variables", "default", "workflow", "image", "services", "cache", "before_script", "after_script", "include"}
@@ -237,7 +249,7 @@ func checkJob(t *testing.T, component, name string, job map[string]any) {
 		t.Errorf("job %s: its script does not run `bluegreen <mode>`", name)
 		return
 	}
-	if mode != component {
+	if mode != component && companions[component] != mode {
 		t.Errorf("job %s runs bluegreen %s in the %s component", name, mode, component)
 	}
 	for key, w := range want {
@@ -268,7 +280,7 @@ func checkWhen(t *testing.T, name string, job map[string]any) {
 		if last != "manual" || field(job, "allow_failure") != "true" || field(job, "needs") != "[$[[ inputs.job-prefix ]]promote]" {
 			t.Errorf("rollback: when %q, allow_failure %q, needs %s; want manual, true, promote", last, field(job, "allow_failure"), field(job, "needs"))
 		}
-	case "rollback-on-verify-failure", "rollback-on-promote-failure":
+	case "rollback-on-verify-failure", "rollback-on-promote-failure", "rollback-on-monitor-failure":
 		after := strings.TrimSuffix(strings.TrimPrefix(base, "rollback-on-"), "-failure")
 		if last != "on_failure" || field(job, "needs") != "[$[[ inputs.job-prefix ]]"+after+"]" {
 			t.Errorf("%s: when %q, needs %s; want on_failure after %s", base, last, field(job, "needs"), after)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -29,6 +30,9 @@ type Approve struct {
 	ApproverEmail string `env:"GITLAB_USER_EMAIL"`
 }
 
+// username is a GitLab username, as the allowed-users input gives it.
+var username = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$`)
+
 // Validate checks the approve settings.
 func (c *Approve) Validate() error {
 	var ps Problems
@@ -49,6 +53,11 @@ func (c *Approve) Validate() error {
 	}
 	if n := utf8.RuneCountInString(c.Reason); n > MaxReasonLen {
 		ps.Add("BG_APPROVAL_REASON", "--reason", "is %d characters long; at most %d", n, MaxReasonLen)
+	}
+	for _, u := range c.AllowedUsers {
+		if !username.MatchString(u) {
+			ps.Add("BG_APPROVAL_USERS", "--allowed-users", "%q is not a GitLab username (letters, digits, '_', '.', '-')", u)
+		}
 	}
 	for _, g := range c.AllowedGroups {
 		if strings.HasPrefix(g, "/") || strings.HasSuffix(g, "/") || strings.Contains(g, "//") {

@@ -3,6 +3,7 @@ package config
 import (
 	"net/url"
 	"os"
+	"regexp"
 	"time"
 )
 
@@ -58,11 +59,21 @@ func (n *Notify) Validate(ps *Problems) {
 	if n.SlackRetries < 1 {
 		ps.Add("BG_SLACK_RETRIES", "--slack-retries", "must be at least 1")
 	}
+	// The approve job's name carries the components' job-prefix input,
+	// which has no regex there (GitLab versions before the fix of
+	// gitlab-org/gitlab#477707 refuse a regex on an empty default).
+	if !jobName.MatchString(n.ApproveJob) {
+		ps.Add("BG_APPROVE_JOB", "--approve-job", "%q is not a job name of letters, digits, '_' and '-' (check the job-prefix input)", n.ApproveJob)
+	}
 	if n.ArgoCDURL != "" && !isHTTPURL(n.ArgoCDURL) {
 		ps.Add("BG_ARGOCD_URL", "", "%q is not an http(s) URL", n.ArgoCDURL)
 	}
 	n.GitLab.Validate(ps)
 }
+
+// jobName is a bluegreen job's name: the job-prefix input and the mode
+// (empty: no approve job, so no play link).
+var jobName = regexp.MustCompile(`^[A-Za-z0-9_-]{0,255}$`)
 
 // Validate checks the GitLab API settings that are set.
 func (g *GitLab) Validate(ps *Problems) {

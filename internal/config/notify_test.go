@@ -77,3 +77,40 @@ func TestApprove_ValidateCleansListsAndRequiresWhatRulesNeed(t *testing.T) {
 		t.Errorf("minimal config: %v, needs GitLab %v", err, ok.NeedsGitLab())
 	}
 }
+
+// The inputs with an empty default carry no regex in the templates (GitLab
+// versions before the fix of gitlab-org/gitlab#477707 refuse one), so the
+// binary refuses what the regex used to.
+func TestValidate_InputsWithoutARegexAreCheckedHere(t *testing.T) {
+	t.Parallel()
+	for _, job := range []string{"", "approve", "checkout-approve", "a_b-approve"} {
+		n := validNotify()
+		n.ApproveJob = job
+		var ps Problems
+		if n.Validate(&ps); ps.Err() != nil {
+			t.Errorf("approve job %q: %v", job, ps.Err())
+		}
+	}
+	for _, job := range []string{"x: y approve", "pre\napprove", "$(id)approve", strings.Repeat("a", 256)} {
+		n := validNotify()
+		n.ApproveJob = job
+		var ps Problems
+		if n.Validate(&ps); ps.Err() == nil || !strings.Contains(ps.Err().Error(), "BG_APPROVE_JOB") || !strings.Contains(ps.Err().Error(), "job-prefix") {
+			t.Errorf("approve job %q: %v, want a problem naming BG_APPROVE_JOB and job-prefix", job, ps.Err())
+		}
+	}
+	c := Approve{Common: Common{OutDir: ".bluegreen", CI: CI{UserLogin: "alice", UserID: 7}}, Notify: validNotify(), DenyInFreeze: true,
+		AllowedUsers: []string{"bob", "carol.smith", "x y", "<script>"}}
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("bad usernames accepted")
+	}
+	for _, want := range []string{`"x y" is not a GitLab username`, `"<script>" is not a GitLab username`, "BG_APPROVAL_USERS"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %s: %v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), `"bob"`) || strings.Contains(err.Error(), "carol.smith") {
+		t.Errorf("good usernames refused: %v", err)
+	}
+}
