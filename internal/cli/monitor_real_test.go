@@ -155,8 +155,8 @@ func (w *monitorWorld) promoteGreen(t testing.TB, images ...string) {
 	}
 }
 
-func (w *monitorWorld) monitor(t testing.TB, extra map[string]string) (int, string, string, *plan.Plan) {
-	t.Helper()
+// withEnv is the world's settings with extra on top.
+func (w *monitorWorld) withEnv(extra map[string]string) map[string]string {
 	env := map[string]string{}
 	for k, v := range w.env {
 		env[k] = v
@@ -164,7 +164,12 @@ func (w *monitorWorld) monitor(t testing.TB, extra map[string]string) (int, stri
 	for k, v := range extra {
 		env[k] = v
 	}
-	code, out, errOut := w.run("monitor", env)
+	return env
+}
+
+func (w *monitorWorld) monitor(t testing.TB, extra map[string]string) (int, string, string, *plan.Plan) {
+	t.Helper()
+	code, out, errOut := w.run("monitor", w.withEnv(extra))
 	p, err := plan.Load(w.out)
 	if err != nil {
 		t.Fatal(err)
@@ -242,6 +247,24 @@ func TestMonitorReal_ADegradingReleaseIsRolledBackThroughTheFastPathWithArgoCDDo
 	if svc.Annotations[kube.AnnoPendingReconcile] == "" {
 		t.Errorf("no pending-reconcile mark on the Service: %v", svc.Annotations)
 	}
+
+	// rollback-on-monitor-failure, with Argo CD back: it finishes the
+	// reconcile monitor could not, and switches nothing more.
+	code, out, errOut = w.run("rollback", w.withEnv(map[string]string{"BG_NOW": "true", "BG_UNLESS_HELD": "true"}))
+	if code != 0 {
+		t.Fatalf("rollback-on-monitor-failure: exit %d\n%s\n%s", code, out, errOut)
+	}
+	assertActiveSelects(t, w.world, plan.Blue)
+	p, err := plan.Load(w.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Traffic.PendingReconcile != "" || gitHead(t, w.world) == head {
+		t.Errorf("the reconcile was not finished: pending %q, git head moved %v\n%s", p.Traffic.PendingReconcile, gitHead(t, w.world) != head, out)
+	}
+	if last, ok := p.Last(plan.Rollback); !ok || last.Outcome != "ok" {
+		t.Errorf("the rollback is not recorded: %+v", last)
+	}
 }
 
 // No data for green after the switch is not a pass: monitor says so,
@@ -257,9 +280,22 @@ func TestMonitorReal_NoDataAfterTheSwitchIsNotAPass(t *testing.T) {
 		t.Errorf("the log should say why:\n%s\n%s", out, errOut)
 	}
 	assertActiveSelects(t, w.world, plan.Green)
-	if m := p.Monitor; m == nil || m.Action == plan.MonitorConfirmed || m.Result == "pass" {
+	if m := p.Monitor; m == nil || m.Action != plan.MonitorHeld || m.Result == "pass" {
 		t.Fatalf("plan.json monitor: %+v", m)
 	}
+
+	// rollback-on-monitor-failure leaves the held traffic alone.
+	code, out, errOut = w.run("rollback", w.withEnv(map[string]string{"BG_NOW": "true", "BG_UNLESS_HELD": "true"}))
+	if code != 0 || !strings.Contains(out, "monitor held traffic on green after an inconclusive verdict") {
+		t.Fatalf("rollback --unless-held: exit %d, want 0 and a word on the hold\n%s\n%s", code, out, errOut)
+	}
+	assertActiveSelects(t, w.world, plan.Green)
+	// Without --unless-held (the manual rollback job) it rolls back.
+	code, out, errOut = w.run("rollback", w.withEnv(map[string]string{"BG_NOW": "true"}))
+	if code != 0 {
+		t.Fatalf("manual rollback: exit %d\n%s\n%s", code, out, errOut)
+	}
+	assertActiveSelects(t, w.world, plan.Blue)
 }
 
 // BenchmarkMonitorRollback measures monitor's time to rollback on the real

@@ -52,6 +52,12 @@ traffic is back within a second), marks them "pending git reconcile", and
 reconciles git and Argo CD when they answer (or drift --fix does). After a
 first release there is nothing to go back to: it says so and exits 0.
 
+After a failed monitor, --unless-held changes nothing when monitor held
+traffic on the new colour after an inconclusive verdict (its
+--on-inconclusive hold); after a monitor that rolled back it finishes and
+records that rollback (a re-run changes nothing more); after a monitor that
+stopped on an error it rolls back.
+
 ` + switchTokens,
 		newConfig: func() validator { return &config.Switch{} },
 		run: func(ctx context.Context, env *Env, log *slog.Logger, c any) error {
@@ -67,6 +73,10 @@ func runSwitch(ctx context.Context, env *Env, log *slog.Logger, cfg *config.Swit
 	p, err := loadPlan(cfg.OutDir, cfg.Common)
 	if err != nil {
 		return err
+	}
+	if m := p.Monitor; stageName == plan.Rollback && cfg.UnlessHeld && m != nil && m.Action == plan.MonitorHeld {
+		fmt.Fprintf(env.Stdout, "rollback: monitor held traffic on %s after an inconclusive verdict (--unless-held): nothing changed; run the rollback job to switch back\n", p.TargetColor)
+		return nil
 	}
 	cl := newClients(cfg.Kubeconfig, cfg.GitLab, cfg.CI, log)
 	defer cl.Close()

@@ -13,6 +13,9 @@ type Switch struct {
 	Window  time.Duration `env:"BG_ROLLBACK_WINDOW, default=10m" flag:"rollback-window" help:"promote: how long the old colour stays up for an instant rollback"`
 	Now     bool          `env:"BG_NOW" flag:"now" help:"rollback: patch the live Services first (traffic back within a second), then reconcile git and Argo CD"`
 	LockTTL time.Duration `env:"BG_LOCK_TTL, default=30s" flag:"lock-ttl" help:"how long the environment lock outlives a killed job"`
+	// UnlessHeld makes the rollback after a failed monitor leave alone the
+	// traffic monitor chose to hold on an inconclusive verdict.
+	UnlessHeld bool `env:"BG_UNLESS_HELD" flag:"unless-held" help:"rollback: change nothing when monitor held traffic on the new colour after an inconclusive verdict (the job after a failed monitor)"`
 	// What promote requires of the plan: the evidence chain.
 	RequireVerification bool          `env:"BG_REQUIRE_VERIFICATION, default=true" flag:"require-verification" help:"promote: refuse without a passing verification of this release (false only for a pipeline with no verify job)"`
 	RequireApproval     bool          `env:"BG_REQUIRE_APPROVAL, default=true" flag:"require-approval" help:"promote: refuse without an approval of the digest being promoted (false only for a pipeline with no approve job)"`
