@@ -57,6 +57,14 @@ func (s *Stage) keepIssue(ctx context.Context, r *Report) (lastState, error) {
 	if r.Issue != nil {
 		fmt.Fprintf(s.Out, "issue #%d %s: %s\n", r.Issue.IID, r.Issue.Action, r.Issue.URL)
 	}
+	if issue != nil && r.Drift {
+		// Found by its title alone: the token may not set labels. Said on
+		// every run with drift, whose exit code (1) it leaves alone.
+		if lerr := gitlab.CheckLabels(s.IssuesProject, *issue, []string{s.IssueLabel}); lerr != nil {
+			fmt.Fprintf(s.Out, "issue: %v\n", lerr)
+			s.Log.Warn("drift issue without its label", "issue", issue.IID, "label", s.IssueLabel)
+		}
+	}
 	return prev, err
 }
 
@@ -101,9 +109,9 @@ func (s *Stage) writeIssue(ctx context.Context, r *Report, issue *gitlab.Issue, 
 // findIssue returns the environment's issue: the oldest open one, else
 // the most recently updated closed one (to reopen: never a duplicate).
 func (s *Stage) findIssue(ctx context.Context) (*gitlab.Issue, error) {
-	// By label only: GitLab's search tokenises titles in ways that differ
-	// between versions, and there is one labelled issue per environment.
-	found, err := s.Issues.Issues(ctx, s.IssuesProject, gitlab.IssueQuery{Labels: []string{s.IssueLabel}, State: "all"})
+	// By label, and by the exact title: GitLab drops the labels of an issue
+	// that a role below Reporter created, and answers 201 all the same.
+	found, err := s.Issues.Issues(ctx, s.IssuesProject, gitlab.IssueQuery{Labels: []string{s.IssueLabel}, State: "all", OrTitle: IssueTitle(s.Environment)})
 	if err != nil {
 		return nil, fmt.Errorf("find the drift issue of %s in %s: %w", s.Environment, s.IssuesProject, err)
 	}

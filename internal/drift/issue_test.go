@@ -155,6 +155,34 @@ func TestKeepIssue_AdoptsTheIssueWhoseMarkerWasEditedAway(t *testing.T) {
 	}
 }
 
+// A token below Reporter creates the issue without its label (GitLab
+// answers 201 all the same); the next run finds that issue by its title,
+// keeps it, and says again what the token lacks, instead of opening another.
+func TestKeepIssue_ATokenThatCannotLabelFindsItsIssueByTitle(t *testing.T) {
+	t.Parallel()
+	srv := gitlabtest.New(t, gitlabtest.WithToken(glToken))
+	fake := srv.Issues("platform/shop", gitlabtest.IssueCreate, gitlabtest.IssueEdit, gitlabtest.IssueNote)
+	fake.TokenRole = gitlabtest.Guest
+	s, out := issueStage(t, srv)
+	if _, err := s.keepIssue(context.Background(), reportOf(nil, imageDrift)); err == nil || !strings.Contains(err.Error(), "Reporter") {
+		t.Fatalf("first run: err = %v, want the role named", err)
+	}
+	r := reportOf(nil, imageDrift, envDrift)
+	prev, err := s.keepIssue(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all := fake.All(); len(all) != 1 || r.Issue == nil || r.Issue.IID != 1 || r.Issue.Action != "updated" {
+		t.Fatalf("second run: issue %+v, %d issues; want #1 updated and no other", r.Issue, len(all))
+	}
+	if !prev.drift {
+		t.Errorf("prev = %+v: the first run's drift is not remembered", prev)
+	}
+	if !strings.Contains(out.String(), `issue #1 has no label "bluegreen-drift"`) || !strings.Contains(out.String(), "Reporter") {
+		t.Errorf("log does not say what the token lacks:\n%s", out)
+	}
+}
+
 // recorder is an Announcer that keeps what it was told.
 type recorder struct{ got []Announcement }
 

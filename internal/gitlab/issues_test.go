@@ -152,3 +152,32 @@ func TestFile_ReadsAFileAtARef(t *testing.T) {
 		}
 	}
 }
+
+// An issue a Guest token created has no labels; OrTitle finds it by its
+// exact title (GitLab's search matches words, so a longer title matches
+// too and is dropped), after the labelled ones and without repeating them.
+func TestIssues_OrTitleFindsTheIssueWhoseLabelsWereDropped(t *testing.T) {
+	t.Parallel()
+	srv := gitlabtest.New(t, gitlabtest.WithToken(token))
+	fake := srv.Issues("7")
+	fake.Seed(gitlabtest.TrackedIssue{Title: "bluegreen drift: production", State: "closed", Labels: []string{"bluegreen-drift"}})
+	fake.Seed(gitlabtest.TrackedIssue{Title: "bluegreen drift: production"})
+	fake.Seed(gitlabtest.TrackedIssue{Title: "bluegreen drift: production-eu"})
+	fake.Seed(gitlabtest.TrackedIssue{Title: "notes", Description: "bluegreen drift: production"})
+	got, err := newClient(t, srv.URL(), &sleeps{}, 4).Issues(context.Background(), "7",
+		gitlab.IssueQuery{Labels: []string{"bluegreen-drift"}, State: "all", OrTitle: "bluegreen drift: production"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var iids []int64
+	for _, i := range got {
+		iids = append(iids, i.IID)
+	}
+	if fmt.Sprint(iids) != "[1 2]" {
+		t.Errorf("issues %v, want [1 2]: the labelled one, then the one titled exactly", iids)
+	}
+	reqs := srv.Requests()
+	if len(reqs) != 2 || reqs[1].Query.Get("in") != "title" || reqs[1].Query.Get("search") != "bluegreen drift: production" || reqs[1].Query.Get("labels") != "" {
+		t.Errorf("requests %+v, want a second list by title alone", reqs)
+	}
+}

@@ -25,7 +25,8 @@ const (
 )
 
 // Issues fakes one project's issue tracker in memory: listing (with the
-// labels, search and state filters, newest first, paginated), creating,
+// labels, search (and its in: title, description) and state filters, newest
+// first, paginated), creating,
 // editing (description, state_event close/reopen) and commenting, with
 // GitLab's JSON.
 type Issues struct {
@@ -135,6 +136,22 @@ func (i *Issues) list(w http.ResponseWriter, req *http.Request) {
 		labels = strings.Split(l, ",")
 	}
 	search := strings.ToLower(q.Get("search"))
+	in := q.Get("in") // title, description, or both comma-joined (the default)
+	if in == "" {
+		in = "title,description"
+	}
+	searched := func(r *issueRecord) string {
+		var s []string
+		for _, f := range strings.Split(in, ",") {
+			switch strings.TrimSpace(f) {
+			case "title":
+				s = append(s, r.Title)
+			case "description":
+				s = append(s, r.Description)
+			}
+		}
+		return strings.ToLower(strings.Join(s, "\n"))
+	}
 	i.mu.Lock()
 	var out []map[string]any
 	for k := len(i.issues) - 1; k >= 0; k-- { // newest first, GitLab's default order
@@ -142,7 +159,7 @@ func (i *Issues) list(w http.ResponseWriter, req *http.Request) {
 		switch {
 		case state != "" && state != "all" && r.State != state:
 		case !containsAll(r.Labels, labels):
-		case search != "" && !strings.Contains(strings.ToLower(r.Title+"\n"+r.Description), search):
+		case search != "" && !strings.Contains(searched(r), search):
 		default:
 			out = append(out, i.wire(r))
 		}
