@@ -16,6 +16,11 @@ const (
 	maxFieldText   = 1900 // section field: 2000
 	maxHeaderText  = 150
 	maxFields      = 10 // fields per section
+	maxURL         = 3000
+	// maxCheckSections bounds the sections of checks in a reply, so that
+	// with its other blocks (and a webhook's context) it stays within
+	// Slack's 50 blocks.
+	maxCheckSections = 40
 )
 
 func mrkdwn(s string) *slack.TextBlockObject {
@@ -30,8 +35,8 @@ func section(text string) *slack.SectionBlock {
 	return slack.NewSectionBlock(mrkdwn(truncate(text, maxSectionText)), nil, nil)
 }
 
-// headMessage is the thread's first message, updated at every stage: the
-// deployment's state in a coloured attachment.
+// headMessage is the thread's first message, updated at every stage: a
+// header, then the deployment's state in a coloured attachment.
 func (n *Notifier) headMessage(v View, text, head string) bgslack.Message {
 	fields := []*slack.TextBlockObject{
 		mrkdwn(fmt.Sprintf("*Stage*\n%s", v.Stage)),
@@ -44,13 +49,12 @@ func (n *Notifier) headMessage(v View, text, head string) bgslack.Message {
 	}
 	if v.CommitShort != "" {
 		commit := "`" + v.CommitShort + "`"
-		if v.Links.Commit != "" {
+		if v.Links.Commit != "" && len([]rune(v.Links.Commit)) <= maxFieldText-64 {
 			commit = linkText(v.Links.Commit, commit)
 		}
 		fields = append(fields, mrkdwn("*Commit*\n"+commit))
 	}
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(truncate(unescape(v.App)+" → "+unescape(v.Environment), maxHeaderText))),
 		section(head),
 		slack.NewSectionBlock(nil, fields, nil),
 		slack.NewContextBlock("progress", mrkdwn(progressLine(v.Progress))),
@@ -58,8 +62,11 @@ func (n *Notifier) headMessage(v View, text, head string) bgslack.Message {
 	if b := buttons("links", v.Links, v.AwaitingApproval, true); b != nil {
 		blocks = append(blocks, b)
 	}
+	// Slack takes a header only among the message's own blocks, not in an
+	// attachment's: the header goes above the coloured bar.
 	return bgslack.Message{
-		Text: text,
+		Text:   text,
+		Blocks: []slack.Block{slack.NewHeaderBlock(plain(truncate(unescape(v.App)+" → "+unescape(v.Environment), maxHeaderText)))},
 		Attachments: []slack.Attachment{{
 			Color:    attachmentColor(plan.Stage(unescape(v.Stage)), v.Result),
 			Fallback: text,
@@ -72,6 +79,10 @@ func (n *Notifier) headMessage(v View, text, head string) bgslack.Message {
 func (n *Notifier) replyMessage(v View, text, reply string) bgslack.Message {
 	blocks := []slack.Block{section(reply)}
 	for i := 0; i < len(v.Checks); i += maxFields {
+		if i == maxCheckSections*maxFields {
+			blocks = append(blocks, section(fmt.Sprintf("… and %d more checks in plan.json", len(v.Checks)-i)))
+			break
+		}
 		var fields []*slack.TextBlockObject
 		for _, c := range v.Checks[i:min(i+maxFields, len(v.Checks))] {
 			fields = append(fields, mrkdwn(truncate(fmt.Sprintf("%s *%s* %s\n%s", c.Emoji, c.Name, c.Verdict, c.Value), maxFieldText)))
@@ -86,16 +97,16 @@ func (n *Notifier) replyMessage(v View, text, reply string) bgslack.Message {
 		blocks = append(blocks, slack.NewContextBlock("details", mrkdwn(truncate(strings.Join(parts, "  ·  "), maxSectionText))))
 	}
 	var links []string
-	if v.Links.Job != "" {
-		links = append(links, linkText(v.Links.Job, "job log"))
-	}
-	if v.Links.Pipeline != "" {
-		links = append(links, linkText(v.Links.Pipeline, "pipeline"))
+	for _, l := range []struct{ url, text string }{{v.Links.Job, "job log"}, {v.Links.Pipeline, "pipeline"}} {
+		// A link cut short would lead nowhere: one that does not fit goes.
+		if l.url != "" && len([]rune(strings.Join(append(links, linkText(l.url, l.text)), "  ·  "))) <= maxSectionText {
+			links = append(links, linkText(l.url, l.text))
+		}
 	}
 	if len(links) > 0 {
 		blocks = append(blocks, slack.NewContextBlock("links", mrkdwn(strings.Join(links, "  ·  "))))
 	}
-	if v.AwaitingApproval && v.Links.Play != "" {
+	if v.AwaitingApproval && v.Links.Play != "" && len([]rune(v.Links.Play)) <= maxURL {
 		label := "Approve…"
 		if plan.Stage(unescape(v.Stage)) == plan.Approve {
 			label = "Play again…"
@@ -122,8 +133,8 @@ func (n *Notifier) webhookMessage(v View, text, reply string) bgslack.Message {
 func buttons(id string, l Links, awaiting, withPlay bool) *slack.ActionBlock {
 	var els []slack.BlockElement
 	add := func(action, label, url string, style slack.Style) {
-		if url == "" {
-			return
+		if url == "" || len([]rune(url)) > maxURL {
+			return // Slack refuses a button whose url is longer
 		}
 		b := slack.NewButtonBlockElement(action, action, plain(label))
 		b.URL, b.Style = url, style

@@ -21,6 +21,10 @@ type Error struct {
 	RetryAfter time.Duration // what Slack asked for on 429
 	Attempts   int           // requests made
 	Err        error         // the cause, scrubbed
+	// Messages are Slack's response_metadata.messages: for invalid_blocks,
+	// what is wrong and where, e.g. "[ERROR] must be less than 3001
+	// characters [json-pointer:/blocks/0/text/text]".
+	Messages []string
 }
 
 func (e *Error) Error() string {
@@ -30,6 +34,9 @@ func (e *Error) Error() string {
 	}
 	if e.Err != nil && e.Err.Error() != e.Code {
 		s += ": " + e.Err.Error()
+	}
+	if len(e.Messages) > 0 {
+		s += ": " + strings.Join(e.Messages, "; ")
 	}
 	if e.Attempts > 1 {
 		s += fmt.Sprintf(" (after %d attempts)", e.Attempts)
@@ -59,6 +66,7 @@ func classify(method string, err error, secret string) *Error {
 	var rl *slack.RateLimitedError
 	var sc slack.StatusCodeError
 	var api slack.SlackErrorResponse
+	var wr *refusal
 	var ue *url.Error
 	var ne net.Error
 	switch {
@@ -68,6 +76,9 @@ func classify(method string, err error, secret string) *Error {
 		e.Code, e.Transient = fmt.Sprintf("http_%d", sc.Code), sc.Code >= 500 || sc.Code == 429
 	case errors.As(err, &api):
 		e.Code, e.Transient = api.Err, transientCodes[api.Err]
+		e.Messages = keep(api.ResponseMetadata.Messages, secret)
+	case errors.As(err, &wr):
+		e.Code, e.Transient = wr.code(), wr.status >= 500 || wr.status == 429
 	case errors.Is(err, context.DeadlineExceeded):
 		e.Code, e.Transient = "timeout", true
 	case errors.Is(err, context.Canceled):
@@ -83,6 +94,31 @@ func classify(method string, err error, secret string) *Error {
 	}
 	e.Err = scrub(err, secret)
 	return e
+}
+
+// Bounds on the response_metadata.messages an Error keeps.
+const (
+	maxMessages    = 10
+	maxMessageSize = 300
+)
+
+// keep bounds Slack's messages and scrubs secret from them.
+func keep(msgs []string, secret string) []string {
+	var out []string
+	for i, m := range msgs {
+		if i == maxMessages {
+			out = append(out, fmt.Sprintf("… and %d more", len(msgs)-maxMessages))
+			break
+		}
+		if r := []rune(m); len(r) > maxMessageSize {
+			m = string(r[:maxMessageSize-1]) + "…"
+		}
+		if secret != "" {
+			m = strings.ReplaceAll(m, secret, "[redacted]")
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // scrub removes secret from err's text.

@@ -1,8 +1,15 @@
 package slack
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -35,7 +42,53 @@ func (w *Webhook) Post(ctx context.Context, m Message) error {
 	}
 	off := false
 	msg.UnfurlLinks, msg.UnfurlMedia = &off, &off
-	return w.retry.do(ctx, "webhook", w.url.Reveal(), func() error {
-		return slack.PostWebhookCustomHTTPContext(ctx, w.url.Reveal(), w.hc, msg)
-	})
+	body, err := json.Marshal(msg)
+	if err != nil {
+		return &Error{Method: "webhook", Code: "invalid_payload", Err: err}
+	}
+	return w.retry.do(ctx, "webhook", w.url.Reveal(), func() error { return w.post(ctx, body) })
 }
+
+// post sends one request. slack-go's webhook call drops the answer's body,
+// which is the only place Slack says why it refused (invalid_blocks,
+// no_text, channel_is_archived, ...), so this reads it.
+func (w *Webhook) post(ctx context.Context, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url.Reveal(), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := w.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	if resp.StatusCode == http.StatusOK {
+		return nil
+	}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && resp.StatusCode == http.StatusTooManyRequests {
+		return &slack.RateLimitedError{RetryAfter: time.Duration(s) * time.Second}
+	}
+	return &refusal{status: resp.StatusCode, body: strings.TrimSpace(string(answer))}
+}
+
+// refusal is a webhook's non-200 answer.
+type refusal struct {
+	status int
+	body   string
+}
+
+// slackCode matches the bare error code a webhook answers with; anything
+// else (an HTML error page) is not Slack's reason.
+var slackCode = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// code is Slack's reason, or http_<status> when the body holds none.
+func (r *refusal) code() string {
+	if slackCode.MatchString(r.body) {
+		return r.body
+	}
+	return fmt.Sprintf("http_%d", r.status)
+}
+
+func (r *refusal) Error() string { return fmt.Sprintf("HTTP %d", r.status) }

@@ -3,7 +3,10 @@
 // (form-encoded requests, {"ok": ...} JSON answers, channel IDs, message
 // timestamps) and an incoming webhook (a JSON body, a plain "ok" answer).
 // It records every payload, and fails the test on any other request and on
-// a queued fault that was never served.
+// a queued fault that was never served. It refuses, as Slack does, a
+// message that breaks Block Kit's structure or limits (see Validate): the
+// Web API with {"ok": false, "error": "invalid_blocks", "response_metadata":
+// {"messages": [...]}}, a webhook with HTTP 400 and the bare code.
 //
 // slack-go's own slacktest lacks chat.update and payload recording, hence
 // this one.
@@ -45,9 +48,10 @@ type Call struct {
 
 // Fault is an answer to serve instead of success.
 type Fault struct {
-	Status     int    // HTTP status; 0 means 200
-	RetryAfter int    // seconds, sent as Retry-After
-	Error      string // Slack error code for an {"ok": false} answer (Web API), or the text body (webhook)
+	Status     int      // HTTP status; 0 means 200
+	RetryAfter int      // seconds, sent as Retry-After
+	Error      string   // Slack error code for an {"ok": false} answer (Web API), or the text body (webhook)
+	Messages   []string // the Web API answer's response_metadata.messages
 }
 
 // RateLimited is Slack's 429 with Retry-After.
@@ -202,7 +206,19 @@ func (s *Server) answer(method string, r *http.Request, form url.Values, c *Call
 			c.Error = http.StatusText(f.Status)
 			return reply{status: f.Status, retryAfter: f.RetryAfter}
 		}
-		return fail(f.Error)
+		r := fail(f.Error)
+		if len(f.Messages) > 0 {
+			r.body["response_metadata"] = map[string]any{"messages": f.Messages}
+		}
+		return r
+	}
+	if ref := Validate(c.Text, c.Blocks, c.Attachments); ref != nil {
+		c.Error = ref.Code
+		body := map[string]any{"ok": false, "error": ref.Code}
+		if len(ref.Messages) > 0 {
+			body["response_metadata"] = map[string]any{"messages": ref.Messages}
+		}
+		return reply{status: 200, body: body}
 	}
 	channel := form.Get("channel")
 	switch method {
@@ -248,6 +264,10 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	c := Call{Method: Webhook, Text: m.Text, ThreadTS: m.ThreadTS, Blocks: m.Blocks, Attachments: m.Attachments, Body: string(body)}
 	s.mu.Lock()
 	f, failed := s.fault(Webhook)
+	if ref := Validate(m.Text, m.Blocks, m.Attachments); !failed && ref != nil {
+		// A webhook answers a refusal with HTTP 400 and the bare code.
+		f, failed = Fault{Status: 400, Error: ref.Code}, true
+	}
 	c.Status = 200
 	if failed {
 		c.Status, c.Error = max(f.Status, 400), f.Error

@@ -77,10 +77,10 @@ func TestServer_AnswersLikeSlack(t *testing.T) {
 	if got := post("chat.postMessage", url.Values{"token": {"xoxb-1"}, "channel": {"#deploys"}, "text": {"hi"}}); !strings.Contains(got, `"channel":"C0DEPLOYS"`) || !strings.Contains(got, `"ok":true`) {
 		t.Errorf("post: %s", got)
 	}
-	if got := post("chat.update", url.Values{"token": {"xoxb-1"}, "channel": {"#deploys"}, "ts": {"1795000000.000100"}}); !strings.Contains(got, "channel_not_found") {
+	if got := post("chat.update", url.Values{"token": {"xoxb-1"}, "channel": {"#deploys"}, "ts": {"1795000000.000100"}, "text": {"hi"}}); !strings.Contains(got, "channel_not_found") {
 		t.Errorf("update by name: %s", got)
 	}
-	if got := post("chat.update", url.Values{"token": {"xoxb-1"}, "channel": {"C0DEPLOYS"}, "ts": {"1795000000.000100"}}); !strings.Contains(got, `"ok":true`) {
+	if got := post("chat.update", url.Values{"token": {"xoxb-1"}, "channel": {"C0DEPLOYS"}, "ts": {"1795000000.000100"}, "text": {"hi"}}); !strings.Contains(got, `"ok":true`) {
 		t.Errorf("update by ID: %s", got)
 	}
 }
