@@ -3,17 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"gitlab.com/platform/bluegreen/internal/kube"
@@ -21,92 +17,11 @@ import (
 	"gitlab.com/platform/bluegreen/internal/testenv"
 )
 
-// appMetrics plays the app's request counters for Prometheus: the live
-// traffic goes to whichever colour the active Service selects (read every
-// tick), and the idle colour gets a trickle of QA traffic through its
-// preview. Counts are deterministic (no sampling), so a good colour's error
-// rate is exactly its rate. It runs until the test ends, or five minutes.
-type appMetrics struct {
-	mu      sync.Mutex
-	errRate map[plan.Color]float64 // share of 5xx per colour
-	silent  map[plan.Color]bool    // a colour that reports nothing at all
-	url     string
-}
-
-const (
-	liveRPS = 50.0 // requests per second to the live colour
-	qaRPS   = 5.0  // to the idle colour, through its preview
-)
-
-func newAppMetrics(t testing.TB, w *world) *appMetrics {
-	t.Helper()
-	m := &appMetrics{errRate: map[plan.Color]float64{plan.Blue: 0.002, plan.Green: 0.002}, silent: map[plan.Color]bool{}}
-	reg := prometheus.NewRegistry()
-	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "requests"}, []string{"app", "namespace", "color", "code"})
-	reg.MustRegister(reqs)
-	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	t.Cleanup(srv.Close)
-	m.url = strings.TrimPrefix(srv.URL, "http://")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	t.Cleanup(cancel)
-	const tick = 100 * time.Millisecond
-	go func() {
-		tk := time.NewTicker(tick)
-		defer tk.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tk.C:
-			}
-			live := plan.Blue
-			if a, err := (kube.Services{Client: w.cluster.Client()}).Active(ctx, w.ns, "shop"); err == nil {
-				live = a.Selected
-			}
-			m.mu.Lock()
-			for _, c := range []plan.Color{plan.Blue, plan.Green} {
-				if m.silent[c] {
-					continue
-				}
-				n := qaRPS * tick.Seconds()
-				if c == live {
-					n = liveRPS * tick.Seconds()
-				}
-				e := m.errRate[c]
-				reqs.WithLabelValues("shop", w.ns, string(c), "200").Add(n * (1 - e))
-				reqs.WithLabelValues("shop", w.ns, string(c), "500").Add(n * e)
-			}
-			m.mu.Unlock()
-		}
-	}()
-	return m
-}
-
-func (m *appMetrics) set(c plan.Color, errRate float64, silent bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.errRate[c], m.silent[c] = errRate, silent
-}
-
-// monitorChecks is a checks file for second-scale tests: the error rate,
-// absolutely and against blue's baseline before the switch.
-const monitorChecks = `interval: 3s
-window: 15s
-checks:
-  - name: error-rate
-    query: sum(rate(http_requests_total{app="{{.App}}",namespace="{{.Namespace}}",color="{{.Color}}",code=~"5.."}[{{.Window}}])) / sum(rate(http_requests_total{app="{{.App}}",namespace="{{.Namespace}}",color="{{.Color}}"}[{{.Window}}]))
-    max: 0.01
-    when: after-switch
-  - name: error-rate-vs-before
-    query: sum(rate(http_requests_total{app="{{.App}}",namespace="{{.Namespace}}",color="{{.Color}}",code=~"5.."}[{{.Window}}])) / sum(rate(http_requests_total{app="{{.App}}",namespace="{{.Namespace}}",color="{{.Color}}"}[{{.Window}}]))
-    compare: {with: live, max-increase: 0.02}
-`
-
 // monitorWorld is blue live and green synced, with the app's metrics
 // scraped by a real Prometheus since before the switch, and green promoted.
 type monitorWorld struct {
 	*world
-	metrics *appMetrics
+	metrics *testenv.AppMetrics
 	env     map[string]string
 }
 
@@ -122,11 +37,11 @@ func promotedWithMetrics(t testing.TB, green float64, greenSilent bool) *monitor
 func newMonitorWorld(t testing.TB, green float64, greenSilent bool) *monitorWorld {
 	t.Helper()
 	w := newWorld(t)
-	m := newAppMetrics(t, w)
-	m.set(plan.Green, green, greenSilent)
-	prom := testenv.NewPrometheus(t, testenv.PrometheusOptions{ScrapeConfigs: "- job_name: shop\n  static_configs: [{targets: ['" + m.url + "']}]"})
+	m := testenv.NewAppMetrics(t, w.cluster.Client(), w.ns, "shop")
+	m.Set("green", green, greenSilent)
+	prom := testenv.NewPrometheus(t, testenv.PrometheusOptions{ScrapeConfigs: m.ScrapeConfig("shop")})
 	checks := filepath.Join(t.TempDir(), "checks.yaml")
-	if err := os.WriteFile(checks, []byte(monitorChecks), 0o644); err != nil {
+	if err := os.WriteFile(checks, []byte(testenv.AppMetricsChecks), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{"BG_CHECKS": checks, "BG_PROMETHEUS_URL": prom.URL(), "BG_BAKE": "15s", "BG_VERIFY_SETTLE": monitorSettle.String()}

@@ -1,9 +1,12 @@
 // Command demo plays bluegreen's whole story on this machine, on real
 // servers: a Kubernetes control plane with kwok, Argo CD, Prometheus, a
 // GitLab API fake over a real GitOps repository and a Slack fake, with the
-// CI/CD components run by gitlab-ci-local. Two releases of the same app:
-// a good green that is approved, verified and promoted (live = green), and a
-// bad green whose verification fails and which is rolled back (live = blue).
+// CI/CD components run by gitlab-ci-local. Three releases of the same app:
+// a good green that is approved, verified, promoted and confirmed by monitor
+// (live = green); a bad green whose verification fails and which is rolled
+// back (live = blue); and a green that passes verify on QA traffic but fails
+// under live traffic after the switch, which monitor rolls back by itself
+// (live = blue).
 // It prints each job's log and the Slack thread of each release.
 //
 //	export GOTOOLCHAIN=go1.27.3

@@ -13,7 +13,7 @@ import (
 	"gitlab.com/platform/bluegreen/internal/testenv"
 )
 
-// play builds bluegreen, starts the servers and plays both flows.
+// play builds bluegreen, starts the servers and plays the three flows.
 func play(ctx context.Context, root string) int {
 	start := time.Now()
 	tools, cleanup, err := buildTools(ctx, root)
@@ -44,9 +44,17 @@ func play(ctx context.Context, root string) int {
 	done("Argo CD up", t0)
 
 	servers := pipeline.Servers{Cluster: cluster, ArgoCD: argo}
+	history := func(family string) (string, pipeline.WorldOptions) {
+		return "Prometheus with an hour of metrics for blue and green (" + family + ")", pipeline.WorldOptions{Green: family}
+	}
+	good, goodOpts := history("good")
+	bad, badOpts := history("bad-error-rate")
+	live := "Prometheus scraping the app's live counters: green 0.2% errors under QA traffic, 8% once it is live"
+	liveOpts := pipeline.WorldOptions{Live: &pipeline.Live{GreenIdle: 0.002, GreenLive: 0.08}}
 	results := []string{
-		flow(ctx, servers, tools, "good", "1. a good release: approved, verified, promoted", plan.Green),
-		flow(ctx, servers, tools, "bad-error-rate", "2. a bad release: about 7% errors, verification fails, rolled back", plan.Blue),
+		flow(ctx, servers, tools, "good", good, goodOpts, "1. a good release: approved, verified, promoted, confirmed by monitor", plan.Green),
+		flow(ctx, servers, tools, "bad-error-rate", bad, badOpts, "2. a bad release: about 7% errors, verification fails, rolled back", plan.Blue),
+		flow(ctx, servers, tools, "fails-under-load", live, liveOpts, "3. a release that passes verify and fails under live traffic: monitor rolls it back by itself", plan.Blue),
 	}
 	fmt.Printf("\n== summary (%s)\n", time.Since(start).Round(time.Second))
 	ok := true
@@ -83,19 +91,21 @@ func buildTools(ctx context.Context, root string) (pipeline.Tools, func(), error
 }
 
 // flow plays one release of the app "shop": a first release (blue goes
-// live), then a release whose green has the metrics of family, through the
-// whole pipeline. It returns a summary line starting with ✓ or ✗.
-func flow(ctx context.Context, s pipeline.Servers, tools pipeline.Tools, family, title string, want plan.Color) string {
+// live), then a release whose green has the metrics o gives (metrics says
+// which), through the whole pipeline. It returns a summary line starting
+// with ✓ or ✗.
+func flow(ctx context.Context, s pipeline.Servers, tools pipeline.Tools, name, metrics string, o pipeline.WorldOptions, title string, want plan.Color) string {
 	fmt.Printf("\n== %s\n", title)
 	log := &prefixWriter{w: os.Stdout, prefix: "   │ "}
 	result := "✗ " + title
-	t := newFlowT("demo-"+family, os.Stdout)
+	t := newFlowT("demo-"+name, os.Stdout)
 	t.run(func(t *flowT) {
 		t0 := time.Now()
 		step("setting up: a namespace with the ServiceAccount of templates/kubernetes/rbac.yaml, a GitOps repo behind the GitLab API fake,")
-		fmt.Println("   an Argo CD Application over it, Prometheus with an hour of metrics for blue and green (" + family + "), a Slack fake,")
-		fmt.Println("   and the app's project, whose .gitlab-ci.yml includes the pipeline component")
-		w := pipeline.NewWorld(t, s, tools, pipeline.WorldOptions{Green: family, Log: log})
+		fmt.Println("   an Argo CD Application over it, " + metrics + ",")
+		fmt.Println("   a Slack fake, and the app's project, whose .gitlab-ci.yml includes the pipeline component")
+		o.Log = log
+		w := pipeline.NewWorld(t, s, tools, o)
 		done("ready", t0)
 
 		step("first release 1.0.0: gitlab-ci-local render sync (blue goes live)")

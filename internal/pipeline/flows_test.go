@@ -57,7 +57,7 @@ func TestPipeline_GoodGreenIsApprovedVerifiedAndPromoted(t *testing.T) {
 	run := w.Pipeline(ctx, "1.1.0", releaseArgs(promoted)...)
 	stages := []string{"render", "sync", "approve", "verify"}
 	if promoted {
-		stages = append(stages, "promote")
+		stages = append(stages, "promote", "monitor")
 	}
 	assertJobs(t, run, passed(stages...))
 	if run.Code != 0 {
@@ -83,7 +83,11 @@ func TestPipeline_GoodGreenIsApprovedVerifiedAndPromoted(t *testing.T) {
 	assertArtifact(t, run, "render", ".bluegreen/bluegreen.env", "BG_TARGET_COLOR=green")
 	head := "verify: passed"
 	if promoted {
-		head = "live = green"
+		head = "Release confirmed"
+		assertArtifact(t, run, "monitor", ".bluegreen/monitor.junit.xml", `name="error-rate"`)
+		if p.Monitor == nil || p.Monitor.Action != plan.MonitorConfirmed {
+			t.Errorf("monitor = %+v, want the release confirmed", p.Monitor)
+		}
 		assertLive(ctx, t, w, plan.Green)
 	} else {
 		assertLive(ctx, t, w, plan.Blue)
@@ -163,6 +167,54 @@ func TestPipeline_BadGreenFailsVerifyAndIsRolledBack(t *testing.T) {
 		assertLedger(t, p, stages)
 	}
 	assertThread(t, w, stages, head)
+	assertNoSecrets(t, w, run)
+}
+
+// A release that passes verify on QA traffic and fails under the live
+// traffic after the switch: monitor rolls it back by itself, through the
+// fast path, rollback-on-monitor-failure records it, and the Slack thread
+// says so.
+func TestPipeline_GreenFailingUnderLiveTrafficIsRolledBackByMonitor(t *testing.T) {
+	t.Parallel()
+	if !hasMode(t, "monitor") {
+		t.Skip("bluegreen has no monitor mode")
+	}
+	ctx := flowContext(t)
+	tl := tools(t)
+	w := pipeline.NewWorld(t, pipeline.Servers{Cluster: env.Cluster(t), ArgoCD: env.ArgoCD(t)}, tl,
+		pipeline.WorldOptions{Live: &pipeline.Live{GreenIdle: 0.002, GreenLive: 0.08}})
+	w.FirstRelease(ctx, "1.0.0")
+
+	run := w.Pipeline(ctx, "1.1.0", releaseArgs(true)...)
+	want := passed("render", "sync", "approve", "verify", "promote", "rollback-on-monitor-failure")
+	want["monitor"] = "FAIL"
+	assertJobs(t, run, want)
+	if run.Code != 1 {
+		t.Fatalf("gitlab-ci-local exited %d, want 1 (monitor failed)\n%s", run.Code, run.Output)
+	}
+	assertLive(ctx, t, w, plan.Blue)
+	p, err := run.Plan("monitor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Verification == nil || p.Verification.Result != "pass" {
+		t.Errorf("verification = %+v, want pass (QA traffic was good)", p.Verification)
+	}
+	if p.Monitor == nil || p.Monitor.Action != plan.MonitorRolledBack || p.Monitor.Result != "fail" {
+		t.Errorf("monitor = %+v, want fail and rolled back", p.Monitor)
+	}
+	if log := run.JobLog("monitor"); !strings.Contains(log, "rollback: fast path (monitor: fail under real traffic)") {
+		t.Errorf("monitor did not roll back through the fast path:\n%s", log)
+	}
+	assertArtifact(t, run, "monitor", ".bluegreen/monitor.junit.xml", "<failure")
+	after, err := run.Plan("rollback-on-monitor-failure")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Traffic == nil || after.Traffic.Live != plan.Blue || after.Traffic.PendingReconcile != "" {
+		t.Errorf("after rollback-on-monitor-failure: traffic %+v, want blue, reconciled", after.Traffic)
+	}
+	assertThread(t, w, []string{"render", "sync", "approve", "verify", "promote", "monitor", "rollback"}, "Rolled back by monitor (green was fail under real traffic)")
 	assertNoSecrets(t, w, run)
 }
 

@@ -57,7 +57,7 @@ func TestPipeline_InputErrorsAreCaughtAtPipelineCreation(t *testing.T) {
 		{"required input missing", "verify", []string{"app: shop", "environment: production", "checks: deploy/checks.yaml"}, "`prometheus-url` input: required value has not been provided"},
 		{"boolean given a string", "approve", []string{"app: shop", "environment: production", `four-eyes: "yes"`}, "`four-eyes` input: provided value is not a boolean"},
 		{"timeout not a duration", "sync", []string{"app: shop", "environment: production", "gitops-project: p/g", "argocd-server: a:1", "argocd-app: a", "timeout: ten minutes"}, "`timeout` input: `ten minutes` does not match required regex"},
-		{"job prefix with a space", "promote", []string{"app: shop", "environment: production", "gitops-project: p/g", "argocd-server: a:1", "argocd-app: a", `job-prefix: "my app-"`}, "`job-prefix` input: `my app-` does not match required regex"},
+		{"settle not a duration", "verify", []string{"app: shop", "environment: production", "prometheus-url: http://p:9090", "checks: c.yaml", "settle: soon"}, "`settle` input: `soon` does not match required regex"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,6 +88,7 @@ func TestPipeline_JobPrefixNamesEveryJobAndLinksThemUp(t *testing.T) {
 	for _, want := range []string{
 		"\ncheckout-render:", "\ncheckout-sync:", "\ncheckout-approve:", "\ncheckout-verify:", "\ncheckout-promote:",
 		"\ncheckout-rollback:", "\ncheckout-rollback-on-verify-failure:", "\ncheckout-rollback-on-promote-failure:", "\ncheckout-drift:",
+		"\ncheckout-monitor:", "\ncheckout-rollback-on-monitor-failure:", "job: checkout-monitor",
 		// Each job continues from the plan of the one before it.
 		"dependencies:\n    - checkout-render\n", "dependencies:\n    - checkout-sync\n", "dependencies:\n    - checkout-approve\n",
 		"dependencies:\n    - checkout-verify\n", "job: checkout-promote", "job: checkout-verify",
@@ -122,7 +123,7 @@ func TestPipeline_ScheduledPipelineHasOnlyTheDriftJob(t *testing.T) {
 	if push.Code != 0 || schedule.Code != 0 {
 		t.Fatalf("exit %d and %d:\n%s\n%s", push.Code, schedule.Code, push.Output, schedule.Output)
 	}
-	want := "render sync approve verify promote rollback rollback-on-verify-failure rollback-on-promote-failure"
+	want := "render sync approve verify promote monitor rollback-on-monitor-failure rollback rollback-on-verify-failure rollback-on-promote-failure"
 	if got := strings.Join(listed(push), " "); got != want {
 		t.Errorf("a push pipeline has %q, want %q\n%s", got, want, push.Output)
 	}

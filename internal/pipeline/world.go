@@ -54,8 +54,19 @@ type WorldOptions struct {
 	// release: "good" passes verify, "bad-error-rate" fails it (see
 	// internal/verify/scenario).
 	Green string
+	// Live, when set, replaces Green's history with live counters that a
+	// real Prometheus scrapes: the live traffic goes to whichever colour the
+	// active Service selects, so a release can pass QA and fail under real
+	// traffic after the switch.
+	Live *Live
 	// Log receives gitlab-ci-local's output as it runs; may be nil.
 	Log io.Writer
+}
+
+// Live is the app's live counters: green's error rate under QA traffic
+// (before the switch) and under live traffic (after it).
+type Live struct {
+	GreenIdle, GreenLive float64
 }
 
 // World is one application's slice of the real servers, and its project
@@ -69,8 +80,11 @@ type World struct {
 	Slack      *slackfake.Server
 	Prometheus *testenv.Prometheus
 	Runner     *Runner
-	// Since is when the release's observation starts: an hour ago, so that
-	// verify judges a generated history that is wholly in the past.
+	// Metrics are the live counters of a world made with WorldOptions.Live.
+	Metrics *testenv.AppMetrics
+	// Since is when the release's observation starts: half an hour ago, so
+	// that verify judges a generated history at once; zero with live
+	// counters, whose observation starts when sync finished.
 	Since time.Time
 	// ApproveJobID is the last pipeline's approve job on the GitLab fake,
 	// whose page the Slack messages link to for its play button.
@@ -86,18 +100,7 @@ type World struct {
 // NewWorld sets up a World over s; it ends tb when anything cannot be had.
 func NewWorld(tb testing.TB, s Servers, tools Tools, o WorldOptions) *World {
 	tb.Helper()
-	family, ok := scenario.FamilyNamed(o.Green)
-	if !ok {
-		tb.Fatalf("no scenario family %q", o.Green)
-	}
 	w := &World{Cluster: s.Cluster, Namespace: s.Cluster.Namespace(tb), tb: tb, argoToken: s.ArgoCD.Token()}
-	// verify judges the newest complete window, whenever its job runs: the
-	// scenario's history starts half an hour ago and runs on a few minutes
-	// past now, so that window always lies inside it.
-	w.Since = time.Now().Add(-30 * time.Minute).Truncate(time.Minute)
-	spec := family.Spec(1)
-	spec.Window = 40 * time.Minute
-
 	kubeconfig := w.serviceAccount(tb)
 	w.GitOps = testenv.NewGitRepo(tb)
 	w.GitOps.Commit(tb, "init", map[string]string{"README.md": "gitops\n"})
@@ -107,13 +110,19 @@ func NewWorld(tb testing.TB, s Servers, tools Tools, o WorldOptions) *World {
 	s.ArgoCD.CreateApplication(tb, testenv.Application{
 		Name: w.ArgoApp, RepoURL: w.GitOps.URL(), Path: Environment + "/" + App, Namespace: w.Namespace, Recurse: true,
 	})
-	// The scenario's series carry namespace="bench"; this world's app lives in its own.
-	history := strings.ReplaceAll(string(spec.History(w.Since).OpenMetrics()),
-		`namespace="`+scenario.Namespace+`"`, `namespace="`+w.Namespace+`"`)
-	if !strings.Contains(history, `namespace="`+w.Namespace+`"`) {
-		tb.Fatalf("the %s history has no series to move to namespace %s", o.Green, w.Namespace)
+	checks := scenario.ChecksYAML
+	// The history's checks judge 1m intervals; the live counters' 3s ones.
+	timing := []string{"bake: 1m"}
+	if o.Live != nil {
+		// Since stays zero: verify observes green from the end of sync.
+		w.Metrics = testenv.NewAppMetrics(tb, s.Cluster.Client(), w.Namespace, App)
+		w.Metrics.Set("green", o.Live.GreenIdle, false)
+		w.Metrics.SetUnderLoad("green", o.Live.GreenLive)
+		w.Prometheus = testenv.NewPrometheus(tb, testenv.PrometheusOptions{ScrapeConfigs: w.Metrics.ScrapeConfig(App)})
+		checks, timing = testenv.AppMetricsChecks, []string{"bake: 15s", "settle: 1s"}
+	} else {
+		w.history(tb, o.Green)
 	}
-	w.Prometheus = testenv.NewPrometheus(tb, testenv.PrometheusOptions{History: history})
 	w.Slack = slackfake.New(tb, SlackToken)
 
 	dir := filepath.Join(tb.TempDir(), "app")
@@ -122,9 +131,9 @@ func NewWorld(tb testing.TB, s Servers, tools Tools, o WorldOptions) *World {
 		tb.Fatal(err)
 	}
 	err = NewProject(dir, tools.Root, map[string]string{
-		".gitlab-ci.yml":       w.projectCI(s.ArgoCD.Addr()),
+		".gitlab-ci.yml":       w.projectCI(s.ArgoCD.Addr(), timing...),
 		"deploy/shop/app.yaml": string(manifests),
-		"deploy/checks.yaml":   scenario.ChecksYAML,
+		"deploy/checks.yaml":   checks,
 		".gitignore":           ".gitlab-ci-local*\n",
 	})
 	if err != nil {
@@ -153,10 +162,33 @@ func NewWorld(tb testing.TB, s Servers, tools Tools, o WorldOptions) *World {
 	return w
 }
 
+// history gives the world a Prometheus holding the generated history of
+// the scenario family named green.
+func (w *World) history(tb testing.TB, green string) {
+	tb.Helper()
+	family, ok := scenario.FamilyNamed(green)
+	if !ok {
+		tb.Fatalf("no scenario family %q", green)
+	}
+	// verify judges the newest complete window, whenever its job runs: the
+	// scenario's history starts half an hour ago and runs on a few minutes
+	// past now, so that window always lies inside it.
+	w.Since = time.Now().Add(-30 * time.Minute).Truncate(time.Minute)
+	spec := family.Spec(1)
+	spec.Window = 40 * time.Minute
+	// The scenario's series carry namespace="bench"; this world's app lives in its own.
+	history := strings.ReplaceAll(string(spec.History(w.Since).OpenMetrics()),
+		`namespace="`+scenario.Namespace+`"`, `namespace="`+w.Namespace+`"`)
+	if !strings.Contains(history, `namespace="`+w.Namespace+`"`) {
+		tb.Fatalf("the %s history has no series to move to namespace %s", green, w.Namespace)
+	}
+	w.Prometheus = testenv.NewPrometheus(tb, testenv.PrometheusOptions{History: history})
+}
+
 // projectCI is the application's .gitlab-ci.yml: the whole pipeline
-// component of this commit, with this world's servers.
-func (w *World) projectCI(argoAddr string) string {
-	return ProjectCI("pipeline",
+// component of this commit, with this world's servers and timing inputs.
+func (w *World) projectCI(argoAddr string, timing ...string) string {
+	return ProjectCI("pipeline", append([]string{
 		"app: "+App,
 		"environment: "+Environment,
 		"namespace: "+w.Namespace,
@@ -172,7 +204,7 @@ func (w *World) projectCI(argoAddr string) string {
 		"since: $VERIFY_SINCE",
 		`slack-channel: "`+Channel+`"`,
 		"timeout: 90s",
-	)
+	}, timing...)...)
 }
 
 // serviceAccount gives the jobs a ServiceAccount bound to exactly the
@@ -215,9 +247,13 @@ func (w *World) Pipeline(ctx context.Context, version string, args ...string) *R
 	id := int64(7000 + w.runs)
 	w.ApproveJobID = id*10 + 3
 	w.GitLab.PipelineJobs(ProjectID, id, gitlabtest.Job{ID: w.ApproveJobID, Name: "approve", Stage: "qa", Status: "manual"})
+	since := ""
+	if !w.Since.IsZero() {
+		since = w.Since.UTC().Format(time.RFC3339)
+	}
 	w.last = []string{
 		"SHOP_VERSION=" + version,
-		"VERIFY_SINCE=" + w.Since.UTC().Format(time.RFC3339),
+		"VERIFY_SINCE=" + since,
 		fmt.Sprintf("CI_PIPELINE_ID=%d", id),
 		// Whoever presses play on the manual jobs.
 		"GITLAB_USER_LOGIN=" + Approver, "GITLAB_USER_ID=4242",
