@@ -13,6 +13,9 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
+
+	"gitlab.com/platform/bluegreen/internal/plan"
+	"gitlab.com/platform/bluegreen/internal/report"
 )
 
 // schemaFile is GitLab's CI schema (see testdata/README.md).
@@ -173,6 +176,9 @@ var actions = map[string]string{
 	"promote": "start", "rollback": "start", "drift": "verify", "monitor": "start",
 }
 
+// exposeAs is GitLab's rule for artifacts:expose_as (EXPOSE_AS_REGEX).
+var exposeAs = regexp.MustCompile(`^\w[-\w ]*$`)
+
 // companions are the modes a component may run besides its own: monitor
 // brings the rollback that follows its failure.
 var companions = map[string]string{"monitor": "rollback"}
@@ -245,6 +251,11 @@ func checkJob(t *testing.T, component, name string, job map[string]any) {
 		want["artifacts.reports.junit"] = ".bluegreen/drift.junit.xml"
 	case "verify", "monitor":
 		want["artifacts.reports.junit"] = ".bluegreen/" + mode + ".junit.xml"
+		// The HTML report the binary writes, linked from the merge request.
+		want["artifacts.paths"] = "[.bluegreen/" + report.FileName(plan.Stage(mode)) + " .bluegreen/]"
+		if e := field(job, "artifacts.expose_as"); !exposeAs.MatchString(e) {
+			t.Errorf("job %s: artifacts.expose_as %q; GitLab takes letters, digits, '-', '_' and spaces", name, e)
+		}
 	case "":
 		t.Errorf("job %s: its script does not run `bluegreen <mode>`", name)
 		return
