@@ -69,6 +69,8 @@ func commands() []*command {
 		rollbackCommand(),
 		monitorCommand(),
 		driftCommand(),
+		doctorCommand(),
+		initCommand(),
 		versionCommand(),
 	}
 }
