@@ -47,7 +47,7 @@ type Change struct {
 
 // Result is what a Change did.
 type Result struct {
-	Revision string              // the new commit, or the head that already held the content
+	Revision string              // the new commit, or the head that was checked to hold the content
 	Actions  []gitlab.FileAction // every commit's, in order; empty when no commit was needed
 	Base     string              // the head the first new commit was made on; "" without one
 }
