@@ -22,6 +22,7 @@ var configs = map[string]any{
 	"rollback": config.Switch{},
 	"drift":    config.Drift{},
 	"monitor":  config.Monitor{},
+	"doctor":   config.Doctor{},
 }
 
 // setting is one tagged field of a config struct.

@@ -22,7 +22,7 @@ const (
 )
 
 // tableOrder is the order of the components in the README.
-var tableOrder = []string{"pipeline", "render", "sync", "approve", "verify", "promote", "monitor", "rollback", "drift"}
+var tableOrder = []string{"pipeline", "render", "sync", "approve", "verify", "promote", "monitor", "rollback", "drift", "doctor"}
 
 func TestREADME_InputTablesAreGeneratedFromTheTemplates(t *testing.T) {
 	t.Parallel()

@@ -173,7 +173,7 @@ func gitlabMatches(re *regexp.Regexp, s string) bool {
 // deployments; start does (rollback.yml explains why rollback starts).
 var actions = map[string]string{
 	"render": "prepare", "sync": "prepare", "approve": "verify", "verify": "verify",
-	"promote": "start", "rollback": "start", "drift": "verify", "monitor": "start",
+	"promote": "start", "rollback": "start", "drift": "verify", "monitor": "start", "doctor": "verify",
 }
 
 // exposeAs is GitLab's rule for artifacts:expose_as (EXPOSE_AS_REGEX).
@@ -249,6 +249,11 @@ func checkJob(t *testing.T, component, name string, job map[string]any) {
 		delete(want, "variables.BG_APPROVE_JOB")
 		delete(want, "rules.0.when")
 		want["artifacts.reports.junit"] = ".bluegreen/drift.junit.xml"
+	case "doctor":
+		delete(want, "artifacts.reports.dotenv")
+		delete(want, "variables.BG_APPROVE_JOB")
+		delete(want, "rules.0.when")
+		want["artifacts.reports.junit"] = ".bluegreen/doctor.junit.xml"
 	case "verify", "monitor":
 		want["artifacts.reports.junit"] = ".bluegreen/" + mode + ".junit.xml"
 		// The HTML report the binary writes, linked from the merge request.
@@ -295,6 +300,10 @@ func checkWhen(t *testing.T, name string, job map[string]any) {
 		after := strings.TrimSuffix(strings.TrimPrefix(base, "rollback-on-"), "-failure")
 		if last != "on_failure" || field(job, "needs") != "[$[[ inputs.job-prefix ]]"+after+"]" {
 			t.Errorf("%s: when %q, needs %s; want on_failure after %s", base, last, field(job, "needs"), after)
+		}
+	case "doctor": // by itself on schedules, else a manual button that blocks nothing
+		if field(job, "rules.0.if") != `$CI_PIPELINE_SOURCE == "schedule"` || last != "manual" || field(job, "rules.-1.allow_failure") != "true" {
+			t.Errorf("doctor: rules %s; want schedules, else manual with allow_failure", field(job, "rules"))
 		}
 	case "drift": // schedules only
 		if field(job, "rules") != `[map[if:$CI_PIPELINE_SOURCE == "schedule"]]` {
