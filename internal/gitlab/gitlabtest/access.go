@@ -150,19 +150,6 @@ func (s *Server) ProtectedBranches(project string, tokenAt, minRole int, rules .
 	}).Where("project", project)
 }
 
-// Access serves the token's standing in the repository's project as
-// ProtectBranch set it (Maintainer without it): GET /projects/:id with the
-// role, and the protected-branch rules, readable from Developer up.
-func (r *Repo) Access() {
-	role, rules := Maintainer, []ProtectedBranch{}
-	if p := r.push; p != nil {
-		role = p.tokenAt
-		rules = append(rules, ProtectedBranch{Name: p.branch, Push: []int{p.allowed}})
-	}
-	r.srv.Project(Project{PathWithNamespace: r.project, ProjectAccess: role})
-	r.srv.ProtectedBranches(r.project, role, Developer, rules...)
-}
-
 func roleDescription(level int) string {
 	switch level {
 	case 0:
