@@ -105,7 +105,14 @@ func TestVerify_PassFromThePlanRecordsEverywhere(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(w.dir, "verify.junit.xml")); err != nil {
 		t.Error(err)
 	}
+	html, err := os.ReadFile(filepath.Join(w.dir, "verification.html"))
+	if err != nil || !strings.Contains(string(html), `data-check="error-rate"`) || !strings.Contains(string(html), `data-check="latency-p99"`) {
+		t.Errorf("verification.html (%v) lacks the checks' charts", err)
+	}
 	p := w.plan(t)
+	if want := filepath.ToSlash(filepath.Join(w.dir, "verification.html")); p.Verification == nil || p.Verification.Report != want {
+		t.Errorf("plan.json's verification.report = %+v, want %s", p.Verification, want)
+	}
 	last := p.Ledger[len(p.Ledger)-1]
 	if p.Verification == nil || p.Verification.Result != "pass" || last.Stage != "verify" || last.Outcome != "ok" || last.Details["result"] != "pass" {
 		t.Errorf("plan: %+v, last ledger entry %+v", p.Verification, last)
