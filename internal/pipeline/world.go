@@ -189,20 +189,20 @@ func (w *World) history(tb testing.TB, green string) {
 // component of this commit, with this world's servers and timing inputs.
 func (w *World) projectCI(argoAddr string, timing ...string) string {
 	return ProjectCI("pipeline", append([]string{
-		"app: "+App,
-		"environment: "+Environment,
-		"namespace: "+w.Namespace,
+		"app: " + App,
+		"environment: " + Environment,
+		"namespace: " + w.Namespace,
 		"manifests: deploy/shop",
 		"image: registry.example.com/shop:$SHOP_VERSION",
-		"gitops-project: "+GitOpsProject,
-		"argocd-server: "+argoAddr,
-		"argocd-app: "+w.ArgoApp,
+		"gitops-project: " + GitOpsProject,
+		"argocd-server: " + argoAddr,
+		"argocd-app: " + w.ArgoApp,
 		"argocd-plaintext: true",
 		"argocd-url: https://argocd.example.com",
-		"prometheus-url: "+w.Prometheus.URL(),
+		"prometheus-url: " + w.Prometheus.URL(),
 		"checks: deploy/checks.yaml",
 		"since: $VERIFY_SINCE",
-		`slack-channel: "`+Channel+`"`,
+		`slack-channel: "` + Channel + `"`,
 		"timeout: 90s",
 	}, timing...)...)
 }
