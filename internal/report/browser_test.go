@@ -52,9 +52,9 @@ func browse(t *testing.T, page string) (dom string, shot image.Image, console []
 		t.Fatal(err)
 	}
 	shotPath := filepath.Join(dir, "shot.png")
-	out, stderr := chrome(t, bin, dir, "--screenshot="+shotPath, "--window-size=1200,1600", "file://"+file)
+	_, stderr := chrome(t, bin, dir, "--screenshot="+shotPath, "--window-size=1200,1600", "file://"+file)
 	console = consoleLines(stderr)
-	out, stderr = chrome(t, bin, dir, "--dump-dom", "file://"+file)
+	out, stderr := chrome(t, bin, dir, "--dump-dom", "file://"+file)
 	console = append(console, consoleLines(stderr)...)
 	data, err := os.ReadFile(shotPath)
 	if err != nil {
