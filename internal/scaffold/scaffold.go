@@ -13,6 +13,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"text/template"
 
@@ -85,6 +86,7 @@ func Generate(s Spec, app App) ([]File, error) {
 		AppProject: s.ArgoCD.Project != "default",
 		PolicyKey:  "policy.bluegreen-" + s.ArgoCD.App + ".csv",
 		Inputs:     inputs(s),
+		DoctorArgs: doctorArgs(s),
 	}
 	role := "role:bluegreen-" + s.App
 	obj := s.ArgoCD.Project + "/" + s.ArgoCD.App
@@ -138,6 +140,7 @@ type data struct {
 	PolicyKey   string
 	PolicyLines []string
 	Inputs      []Input
+	DoctorArgs  string
 	Files       []File
 }
 
@@ -167,6 +170,34 @@ func inputs(s Spec) []Input {
 		}
 	}
 	return out
+}
+
+// doctorArgs are the flags of `bluegreen doctor` for this set-up, run from
+// the output folder, shell-quoted.
+func doctorArgs(s Spec) string {
+	args := []Input{
+		{"app", s.App}, {"environment", s.Environment}, {"namespace", s.Namespace},
+		{"gitops-project", s.GitOps.Project}, {"gitops-branch", s.GitOps.Branch}, {"gitops-path", s.GitOps.Path},
+		{"argocd-server", s.ArgoCD.Server}, {"argocd-app", s.ArgoCD.App},
+		{"prometheus", s.PrometheusURL}, {"checks", "app-repo/" + s.Checks}, {"slack-channel", s.SlackChannel},
+	}
+	var out []string
+	for _, a := range args {
+		if a.Value != "" {
+			out = append(out, "--"+a.Name+" "+shellQuote(a.Value))
+		}
+	}
+	return strings.Join(out, " \\\n       ")
+}
+
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:@=+,-]+$`)
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if shellSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func execute(name string, d data) ([]byte, error) {
