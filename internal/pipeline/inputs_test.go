@@ -107,7 +107,7 @@ func TestPipeline_JobPrefixNamesEveryJobAndLinksThemUp(t *testing.T) {
 	}
 }
 
-func TestPipeline_ScheduledPipelineHasOnlyTheDriftJob(t *testing.T) {
+func TestPipeline_ScheduledPipelineHasOnlyDoctorAndDrift(t *testing.T) {
 	t.Parallel()
 	listed := func(run *pipeline.Run) []string {
 		var jobs []string
@@ -123,12 +123,13 @@ func TestPipeline_ScheduledPipelineHasOnlyTheDriftJob(t *testing.T) {
 	if push.Code != 0 || schedule.Code != 0 {
 		t.Fatalf("exit %d and %d:\n%s\n%s", push.Code, schedule.Code, push.Output, schedule.Output)
 	}
-	want := "render sync approve verify promote monitor rollback-on-monitor-failure rollback rollback-on-verify-failure rollback-on-promote-failure"
+	// doctor is a manual button on pushes and runs by itself on schedules.
+	want := "doctor render sync approve verify promote monitor rollback-on-monitor-failure rollback rollback-on-verify-failure rollback-on-promote-failure"
 	if got := strings.Join(listed(push), " "); got != want {
 		t.Errorf("a push pipeline has %q, want %q\n%s", got, want, push.Output)
 	}
-	if got := strings.Join(listed(schedule), " "); got != "drift" {
-		t.Errorf("a scheduled pipeline has %q, want only drift\n%s", got, schedule.Output)
+	if got := strings.Join(listed(schedule), " "); got != "doctor drift" {
+		t.Errorf("a scheduled pipeline has %q, want only doctor and drift\n%s", got, schedule.Output)
 	}
 }
 
