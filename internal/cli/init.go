@@ -55,7 +55,9 @@ others alone.`,
 }
 
 func runInit(env *Env, log *slog.Logger, cfg *config.Init) error {
-	app, err := scaffold.Inspect(render.Input{Path: cfg.Manifests}, scaffold.Rules{
+	// The manifests are relative to the app repository's root, where init runs:
+	// a kustomization may use any local file inside it, as in the pipeline.
+	app, err := scaffold.Inspect(render.Input{Path: cfg.Manifests, Root: "."}, scaffold.Rules{
 		App: cfg.App, Namespace: cfg.Namespace, Deployment: cfg.Deployment, Container: cfg.Container,
 	})
 	if err != nil {

@@ -127,7 +127,7 @@ func TestInit_RefusesBadInputNamingTheFlagAndWritesNothing(t *testing.T) {
 		{"manifests missing", []string{"--manifests=testdata/init/none"}, "--manifests (BG_MANIFESTS)"},
 		{"slack channel", []string{"--slack-channel=#deploys\n"}, "--slack-channel (BG_SLACK_CHANNEL)"},
 		{"component version", []string{"--component-version=1.0 ; rm"}, "--component-version (BG_INIT_COMPONENT_VERSION)"},
-		{"two Deployments without --deployment", []string{"--manifests=testdata/init/kustomize-istio/manifests", "--namespace=shop", "--checks=deploy/checks.yaml"}, "choose the one to colour with --deployment"},
+		{"two Deployments without --deployment", []string{"--manifests=testdata/init/kustomize-istio/manifests/overlays/prod", "--namespace=shop", "--checks=deploy/checks.yaml"}, "choose the one to colour with --deployment"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
