@@ -167,4 +167,24 @@ else
 	done_step
 fi
 
+# Argo Rollouts: its controller, built in a tools module of its own (its
+# go.mod's replace block, verbatim), and the CRDs from the same module.
+ROLLOUTS_VERSION=v1.10.2
+rd=$CACHE/argo-rollouts-$ROLLOUTS_VERSION
+if [ -x "$rd/bin/rollouts-controller" ] && [ -f "$rd/manifests/crds/rollout-crd.yaml" ]; then
+	skip "argo-rollouts $ROLLOUTS_VERSION"
+else
+	begin "go build argo-rollouts controller $ROLLOUTS_VERSION into $rd"
+	rm -rf "$rd.tmp" && mkdir -p "$rd.tmp/bin" "$rd.tmp/manifests"
+	src=$(cd "$here/tools/rollouts" && go mod download -json "github.com/argoproj/argo-rollouts@$ROLLOUTS_VERSION" |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[ -n "$src" ] && [ -d "$src/manifests/crds" ] || die "cannot find the argo-rollouts $ROLLOUTS_VERSION module source"
+	(cd "$here/tools/rollouts" && go build -ldflags "-s -w" -o "$rd.tmp/bin/rollouts-controller" \
+		github.com/argoproj/argo-rollouts/cmd/rollouts-controller)
+	cp -r "$src/manifests/crds" "$rd.tmp/manifests/"
+	chmod -R u+w "$rd.tmp"
+	rm -rf "$rd" && mv "$rd.tmp" "$rd"
+	done_step
+fi
+
 echo "setup: all present in $CACHE ($(elapsed "$setup_start") total)"
