@@ -143,10 +143,13 @@ func (c *Init) validateApp(ps *Problems) {
 	case !fi.IsDir() && !fi.Mode().IsRegular():
 		ps.Add("BG_MANIFESTS", "--manifests", "%s is neither a folder nor a file", names.Quote(c.Manifests))
 	}
-	for _, f := range []struct{ env, flag, v string }{{"BG_DEPLOYMENT", "--deployment", c.Deployment}, {"BG_CONTAINER", "--container", c.Container}} {
-		if f.v != "" && !dnsLabel.MatchString(f.v) {
-			ps.Add(f.env, f.flag, "%s is not a valid name", names.Quote(f.v))
+	if c.Deployment != "" {
+		if err := names.Object("Deployment", c.Deployment); err != nil {
+			ps.Add("BG_DEPLOYMENT", "--deployment", "%v", err)
 		}
+	}
+	if c.Container != "" && (!dnsLabel.MatchString(c.Container) || len(c.Container) > 63) {
+		ps.Add("BG_CONTAINER", "--container", "%s is not a container name (a DNS label)", names.Quote(c.Container))
 	}
 	if !validImage(c.Image) && !plainVars(c.Image) {
 		ps.Add("BG_IMAGE", "--image", "%s is not an image reference", names.Quote(c.Image))
