@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -79,7 +78,7 @@ func runInit(env *Env, log *slog.Logger, cfg *config.Init) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFiles(cfg.Out, files); err != nil {
+	if err := scaffold.Write(cfg.Out, files); err != nil {
 		return err
 	}
 	for _, f := range files {
@@ -105,27 +104,4 @@ func componentVersion(asked, binary string) string {
 		return strings.TrimPrefix(binary, "v")
 	}
 	return "~latest"
-}
-
-// writeFiles writes files under dir through an os.Root, so that no path
-// (the checks path comes from a flag) can leave it. Config validation has
-// refused a non-empty dir without --force.
-func writeFiles(dir string, files []scaffold.File) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return outcome.Usagef("--out %s: %w", dir, err)
-	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return outcome.Usagef("--out %s: %w", dir, err)
-	}
-	defer root.Close()
-	for _, f := range files {
-		if err := root.MkdirAll(filepath.Dir(filepath.FromSlash(f.Path)), 0o755); err != nil {
-			return fmt.Errorf("write %s: %w", filepath.Join(dir, f.Path), err)
-		}
-		if err := root.WriteFile(filepath.FromSlash(f.Path), f.Data, 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", filepath.Join(dir, f.Path), err)
-		}
-	}
-	return nil
 }

@@ -289,3 +289,21 @@ spec:
 		t.Errorf("a namespace other than the manifests': %v", err)
 	}
 }
+
+func TestWrite_NoPathLeavesTheFolder(t *testing.T) {
+	t.Parallel()
+	parent := t.TempDir()
+	dir := parent + "/out"
+	if err := Write(dir, []File{{Path: "app-repo/deploy/checks.yaml", Data: []byte("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(dir + "/app-repo/deploy/checks.yaml"); err != nil || string(data) != "x" {
+		t.Fatalf("%q, %v", data, err)
+	}
+	if err := Write(dir, []File{{Path: "../escaped.yaml", Data: []byte("x")}}); err == nil {
+		t.Error("a path leaving the folder was written")
+	}
+	if _, err := os.Stat(parent + "/escaped.yaml"); err == nil {
+		t.Error("escaped.yaml exists beside the folder")
+	}
+}
