@@ -159,7 +159,7 @@ func (a *ArgoCD) install(ctx context.Context) (string, error) {
 			return "", err
 		}
 	}
-	if err := a.waitCRDs(ctx, "applications.argoproj.io", "appprojects.argoproj.io"); err != nil {
+	if err := waitCRDs(ctx, a.dyn, "applications.argoproj.io", "appprojects.argoproj.io"); err != nil {
 		return "", err
 	}
 	// base/config's kustomization only lists resources, so apply each file.
@@ -199,10 +199,11 @@ func (a *ArgoCD) applyFile(ctx context.Context, path string) error {
 	return a.cluster.Apply(ctx, ArgoCDNamespace, b)
 }
 
-func (a *ArgoCD) waitCRDs(ctx context.Context, names ...string) error {
+// waitCRDs waits until each named CRD is Established.
+func waitCRDs(ctx context.Context, dyn dynamic.Interface, names ...string) error {
 	for _, name := range names {
 		err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-			crd, err := a.dyn.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
+			crd, err := dyn.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				return false, err
 			}

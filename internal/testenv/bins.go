@@ -14,6 +14,8 @@ const (
 	K8sVersion    = "v1.37.2"
 	KwokVersion   = "v0.8.0"
 	ArgoCDVersion = "v3.6.1"
+	// RolloutsVersion is the Argo Rollouts controller's.
+	RolloutsVersion = "v1.10.2"
 )
 
 // SetupCommand is what a developer runs to get the binaries.
@@ -52,6 +54,9 @@ func CacheDir() string {
 func k8sDir() string    { return filepath.Join(CacheDir(), "k8s-"+K8sVersion) }
 func kwokDir() string   { return filepath.Join(CacheDir(), "kwok-"+KwokVersion) }
 func argocdDir() string { return filepath.Join(CacheDir(), "argocd-"+ArgoCDVersion) }
+func rolloutsDir() string {
+	return filepath.Join(CacheDir(), "argo-rollouts-"+RolloutsVersion)
+}
 
 // cached returns the path of a binary in a cache folder, or a *MissingError.
 func cached(dir, name string) (string, error) {

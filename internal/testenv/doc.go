@@ -1,8 +1,9 @@
 // Package testenv starts real servers for bluegreen's tests: a Kubernetes
 // control plane (etcd, kube-apiserver with RBAC, kube-controller-manager,
 // kube-scheduler, kwok and one fake node), Prometheus, and Argo CD (Redis,
-// repo-server, application-controller, server) over that cluster, plus a
-// local git repository that Argo CD Applications can point at.
+// repo-server, application-controller, server) and the Argo Rollouts
+// controller over that cluster, plus a local git repository that Argo CD
+// Applications can point at.
 //
 // Everything listens on 127.0.0.1 with free ports and lives in temp dirs.
 // The binaries come from internal/testenv/setup.sh, which builds them into a

@@ -38,6 +38,10 @@ type Env struct {
 	argoTried bool
 	argo      *ArgoCD
 	argoErr   error
+
+	rolloutsTried bool
+	rollouts      *Rollouts
+	rolloutsErr   error
 }
 
 // Main runs the package's tests inside a private network namespace (see the
@@ -164,11 +168,42 @@ func (e *Env) ArgoCD(tb testing.TB) *ArgoCD {
 	return e.argo
 }
 
-// Stop stops what the Env started: Argo CD, then the cluster.
+// Rollouts returns the package's Argo Rollouts controller over the
+// package's cluster, starting both on first use. One controller serves every
+// test of the package; each test's Rollouts live in its own namespace. It
+// fails tb when they can't be had (or skips it, see SkipAllowed).
+func (e *Env) Rollouts(tb testing.TB) *Rollouts {
+	tb.Helper()
+	c := e.Cluster(tb)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.rolloutsTried {
+		e.rolloutsTried = true
+		if e.netnsErr != nil {
+			e.rolloutsErr = fmt.Errorf("argo rollouts: its controller listens on 0.0.0.0, so it runs only in a private network namespace: %w", e.netnsErr)
+		} else {
+			ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+			defer cancel()
+			start := time.Now()
+			e.rollouts, e.rolloutsErr = StartRollouts(ctx, c)
+			if e.rolloutsErr == nil {
+				tb.Logf("testenv: argo rollouts controller started in %s", time.Since(start).Round(time.Millisecond))
+			}
+		}
+	}
+	if e.rolloutsErr != nil {
+		fail(tb, e.rolloutsErr)
+	}
+	return e.rollouts
+}
+
+// Stop stops what the Env started: the Rollouts controller, Argo CD, then
+// the cluster.
 func (e *Env) Stop() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.rollouts.Stop()
 	e.argo.Stop()
 	e.cluster.Stop()
-	e.argo, e.cluster = nil, nil
+	e.rollouts, e.argo, e.cluster = nil, nil, nil
 }
