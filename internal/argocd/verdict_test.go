@@ -87,3 +87,26 @@ func TestVerdict_ObjectsThatRequirePruningButWereNotRemovedEndTheWait(t *testing
 		}
 	}
 }
+
+func TestVerdict_SuspendedIsDoneOnlyWhenPausedRolloutsCauseIt(t *testing.T) {
+	t.Parallel()
+	rollout := Resource{Group: "argoproj.io", Kind: "Rollout", Name: "shop", Health: Suspended}
+	svc := Resource{Kind: "Service", Name: "shop", Health: Healthy}
+	cm := Resource{Kind: "ConfigMap", Name: "shop"}
+	for _, tt := range []struct {
+		name      string
+		resources []Resource
+		want      bool
+	}{
+		{"a paused blue-green Rollout", []Resource{rollout, svc, cm}, true},
+		{"a suspended CronJob", []Resource{{Group: "batch", Kind: "CronJob", Name: "c", Health: Suspended}, svc}, false},
+		{"a paused Rollout and a progressing Deployment", []Resource{rollout, {Group: "apps", Kind: "Deployment", Name: "d", Health: Progressing}}, false},
+		{"no resources", nil, false},
+	} {
+		st := Status{Sync: Synced, Revision: "r", Health: Suspended, Resources: tt.resources}
+		got, err := verdict(st, "r", nil, nil)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: verdict = %v, %v; want %v", tt.name, got, err, tt.want)
+		}
+	}
+}

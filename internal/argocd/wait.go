@@ -178,6 +178,11 @@ func verdict(st Status, revision string, same func(string) bool, pruned []Resour
 	switch st.Health {
 	case Healthy:
 		return true, nil
+	case Suspended:
+		// A blue-green Rollout waiting for its promotion is Suspended
+		// (Argo CD maps its phase Paused so): that is what a sync of a
+		// Rollout app leads to, with the new ReplicaSet behind the preview.
+		return pausedRolloutsOnly(st), nil
 	case Degraded:
 		return false, &WaitError{Status: st, Reason: ErrDegraded}
 	}
@@ -203,4 +208,20 @@ func strays(st Status, pruned []ResourceRef) []Resource {
 		}
 	}
 	return out
+}
+
+// pausedRolloutsOnly reports whether every resource that is neither
+// Healthy nor without health is an Argo Rollouts Rollout that is Suspended.
+func pausedRolloutsOnly(st Status) bool {
+	n := 0
+	for _, r := range st.Resources {
+		switch {
+		case r.Health == "" || r.Health == Healthy:
+		case r.Health == Suspended && r.Group == "argoproj.io" && r.Kind == "Rollout":
+			n++
+		default:
+			return false
+		}
+	}
+	return n > 0
 }

@@ -118,7 +118,7 @@ func switchStage(ctx context.Context, env *Env, log *slog.Logger, cfg *config.Sw
 		if err != nil {
 			return nil, err
 		}
-		stage.Rollouts = kube.Rollouts{Client: dyn}
+		stage.Rollouts = kube.Rollouts{Client: dyn, Kube: kc}
 	}
 	if cfg.Direct {
 		return stage, nil

@@ -140,13 +140,21 @@ func (p Proof) checkService(ctx context.Context, ns, name string, color plan.Col
 	if got := svc.Spec.Selector[ColorLabel]; got != string(color) {
 		return 0, outcome.Negativef("Service %s/%s selects %s=%q, not %q: its traffic would go to the wrong pods", ns, name, ColorLabel, got, color)
 	}
+	return reaches(ctx, p.Client, ns, svc, ColorLabel, string(color))
+}
+
+// reaches proves that Service svc's EndpointSlices hold exactly the ready
+// pods labelled key=value among those its other selector labels select,
+// and no other such pod, and returns how many it reaches.
+func reaches(ctx context.Context, client kubernetes.Interface, ns string, svc *corev1.Service, key, value string) (int, error) {
+	name := svc.Name
 	app := labels.Set{}
 	for k, v := range svc.Spec.Selector {
-		if k != ColorLabel {
+		if k != key {
 			app[k] = v
 		}
 	}
-	pods, err := p.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: app.String()})
+	pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: app.String()})
 	if err != nil {
 		return 0, outcome.Externalf("list pods of %s/%s: %w", ns, name, err)
 	}
@@ -155,7 +163,7 @@ func (p Proof) checkService(ctx context.Context, ns, name string, color plan.Col
 		if pod.Status.PodIP == "" {
 			continue
 		}
-		if pod.Labels[ColorLabel] != string(color) {
+		if pod.Labels[key] != value {
 			other[pod.Status.PodIP] = pod.Name
 			continue
 		}
@@ -163,7 +171,7 @@ func (p Proof) checkService(ctx context.Context, ns, name string, color plan.Col
 			ready[pod.Status.PodIP] = true
 		}
 	}
-	eps, err := p.Client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + name})
+	eps, err := client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + name})
 	if err != nil {
 		return 0, outcome.Externalf("list EndpointSlices of %s/%s: %w", ns, name, err)
 	}
@@ -187,10 +195,10 @@ func (p Proof) checkService(ctx context.Context, ns, name string, color plan.Col
 		return 0, fmt.Errorf("endpoints of %s/%s: %w: %s", ns, name, ErrLeaks, strings.Join(leaks, ", "))
 	}
 	if len(ready) == 0 {
-		return 0, notYetf("Service %s: no ready %s pods yet", name, color)
+		return 0, notYetf("Service %s: no ready %s pods yet", name, value)
 	}
 	if missing := diff(ready, got); len(missing) > 0 {
-		return 0, notYetf("Service %s: endpoints lack ready %s pod IPs %s", name, color, strings.Join(missing, ", "))
+		return 0, notYetf("Service %s: endpoints lack ready %s pod IPs %s", name, value, strings.Join(missing, ", "))
 	}
 	if extra := diff(got, ready); len(extra) > 0 {
 		return 0, notYetf("Service %s: endpoints hold unknown IPs %s", name, strings.Join(extra, ", "))

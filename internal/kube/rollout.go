@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 
 	"gitlab.com/platform/bluegreen/internal/outcome"
 )
@@ -18,70 +20,152 @@ import (
 // RolloutGVR is Argo Rollouts' Rollout resource.
 var RolloutGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "rollouts"}
 
+// HashLabel is the label by which Argo Rollouts' Services select one
+// ReplicaSet's pods.
+const HashLabel = "rollouts-pod-template-hash"
+
 // Rollouts drives an Argo Rollouts blue-green Rollout
 // (autoPromotionEnabled: false) the way `kubectl argo rollouts` does:
-// promote clears the pause, abort sets status.abort. The Rollouts controller
-// then moves the active Service; bluegreen does not patch Services itself.
+// promote clears the pause conditions and unpauses, abort sets
+// status.abort. The Rollouts controller then moves the active Service;
+// bluegreen does not patch Services itself, it proves where they point.
 type Rollouts struct {
 	Client   dynamic.Interface
-	Interval time.Duration // poll interval; 0 means 250 ms
+	Kube     kubernetes.Interface // Services, EndpointSlices and pods, for the proof
+	Interval time.Duration        // poll interval; 0 means 250 ms
 }
 
-// Promote unpauses the Rollout and waits until the new ReplicaSet is stable
-// (status.stableRS equals status.currentPodHash).
+// RolloutState is what bluegreen reads from a blue-green Rollout's status.
+type RolloutState struct {
+	Active, Preview string // the Services named in spec.strategy.blueGreen
+	Stable, Current string // status.stableRS and status.currentPodHash
+	Phase, Message  string
+	Paused, Aborted bool // pause conditions or spec.paused; status.abort
+}
+
+// Promoted says whether the Rollout's current ReplicaSet is its stable one.
+func (s RolloutState) Promoted() bool { return s.Stable != "" && s.Stable == s.Current }
+
+func (s RolloutState) String() string {
+	return fmt.Sprintf("stable %s, current %s, phase %s", s.Stable, s.Current, s.Phase)
+}
+
+// ReadState reads the Rollout's state.
+func (r Rollouts) ReadState(ctx context.Context, ns, name string) (RolloutState, error) {
+	u, err := r.Client.Resource(RolloutGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return RolloutState{}, outcome.Externalf("read Rollout %s/%s: %w", ns, name, err)
+	}
+	return rolloutState(u), nil
+}
+
+func rolloutState(u *unstructured.Unstructured) RolloutState {
+	str := func(f ...string) string { v, _, _ := unstructured.NestedString(u.Object, f...); return v }
+	paused, _, _ := unstructured.NestedBool(u.Object, "spec", "paused")
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "pauseConditions")
+	aborted, _, _ := unstructured.NestedBool(u.Object, "status", "abort")
+	return RolloutState{
+		Active: str("spec", "strategy", "blueGreen", "activeService"), Preview: str("spec", "strategy", "blueGreen", "previewService"),
+		Stable: str("status", "stableRS"), Current: str("status", "currentPodHash"),
+		Phase: str("status", "phase"), Message: str("status", "message"),
+		Paused: paused || len(conds) > 0, Aborted: aborted,
+	}
+}
+
+// Promote unpauses the Rollout as `kubectl argo rollouts promote` does and
+// waits until the new ReplicaSet is stable, the active Service selects its
+// hash, and the active Service's EndpointSlices hold only its ready pods.
 func (r Rollouts) Promote(ctx context.Context, ns, name string, progress func(string)) error {
 	ro := r.Client.Resource(RolloutGVR).Namespace(ns)
-	if _, err := ro.Patch(ctx, name, types.MergePatchType, []byte(`{"spec":{"paused":false}}`), metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
-		return outcome.Externalf("promote Rollout %s/%s: %w", ns, name, err)
-	}
 	if _, err := ro.Patch(ctx, name, types.MergePatchType, []byte(`{"status":{"pauseConditions":null}}`), metav1.PatchOptions{FieldManager: FieldManager}, "status"); err != nil {
 		return outcome.Externalf("promote Rollout %s/%s: clear pause: %w", ns, name, err)
 	}
-	return r.wait(ctx, ns, name, progress, func(u *unstructured.Unstructured) (bool, string) {
-		stable, _, _ := unstructured.NestedString(u.Object, "status", "stableRS")
-		current, _, _ := unstructured.NestedString(u.Object, "status", "currentPodHash")
-		return stable != "" && stable == current, fmt.Sprintf("stable %s, current %s", stable, current)
+	if _, err := ro.Patch(ctx, name, types.MergePatchType, []byte(`{"spec":{"paused":false}}`), metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
+		return outcome.Externalf("promote Rollout %s/%s: %w", ns, name, err)
+	}
+	return r.wait(ctx, ns, name, progress, func(ctx context.Context, s RolloutState) (bool, string, error) {
+		if !s.Promoted() {
+			return false, s.String(), nil
+		}
+		return r.activeOn(ctx, ns, s, s.Current)
 	})
 }
 
 // Abort aborts the Rollout: the controller points the active Service back
-// at the stable ReplicaSet and scales the new one down.
+// at the stable ReplicaSet and scales the new one down. It waits until the
+// active Service selects the stable hash and its EndpointSlices hold only
+// stable pods. A Rollout whose new ReplicaSet is already stable has nothing
+// to abort to: that is ErrPromoted.
 func (r Rollouts) Abort(ctx context.Context, ns, name string, progress func(string)) error {
+	s, err := r.ReadState(ctx, ns, name)
+	if err != nil {
+		return err
+	}
+	if s.Promoted() {
+		return fmt.Errorf("rollout %s/%s: %w (stable = current = %s)", ns, name, ErrPromoted, s.Stable)
+	}
 	ro := r.Client.Resource(RolloutGVR).Namespace(ns)
 	if _, err := ro.Patch(ctx, name, types.MergePatchType, []byte(`{"status":{"abort":true}}`), metav1.PatchOptions{FieldManager: FieldManager}, "status"); err != nil {
 		return outcome.Externalf("abort Rollout %s/%s: %w", ns, name, err)
 	}
-	return r.wait(ctx, ns, name, progress, func(u *unstructured.Unstructured) (bool, string) {
-		aborted, _, _ := unstructured.NestedBool(u.Object, "status", "abort")
-		phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
-		return aborted, "abort " + fmt.Sprint(aborted) + ", phase " + phase
+	stable := s.Stable
+	return r.wait(ctx, ns, name, progress, func(ctx context.Context, s RolloutState) (bool, string, error) {
+		// status.abort is our own write; the controller reports that it
+		// acted on it with phase Degraded (message "RolloutAborted: ...").
+		if !s.Aborted || s.Phase != "Degraded" {
+			return false, "abort not yet acted on; " + s.String(), nil
+		}
+		return r.activeOn(ctx, ns, s, stable)
 	})
 }
+
+// ErrPromoted means an abort came after the promotion had completed: Argo
+// Rollouts then has no older stable ReplicaSet to go back to.
+var ErrPromoted = errors.New("already fully promoted: an abort does not move traffic back")
 
 // State says whether a Rollout is fully promoted: its stable ReplicaSet is
 // the current one.
 func (r Rollouts) State(ctx context.Context, ns, name string) (promoted bool, err error) {
-	u, err := r.Client.Resource(RolloutGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return false, outcome.Externalf("read Rollout %s/%s: %w", ns, name, err)
-	}
-	stable, _, _ := unstructured.NestedString(u.Object, "status", "stableRS")
-	current, _, _ := unstructured.NestedString(u.Object, "status", "currentPodHash")
-	return stable != "" && stable == current, nil
+	s, err := r.ReadState(ctx, ns, name)
+	return s.Promoted(), err
 }
 
-func (r Rollouts) wait(ctx context.Context, ns, name string, progress func(string), done func(*unstructured.Unstructured) (bool, string)) error {
+// activeOn proves that the Rollout's active Service selects hash and
+// reaches only that ReplicaSet's ready pods.
+func (r Rollouts) activeOn(ctx context.Context, ns string, s RolloutState, hash string) (bool, string, error) {
+	svc, err := r.Kube.CoreV1().Services(ns).Get(ctx, s.Active, metav1.GetOptions{})
+	if err != nil {
+		return false, "", outcome.Externalf("read Service %s/%s: %w", ns, s.Active, err)
+	}
+	if got := svc.Spec.Selector[HashLabel]; got != hash {
+		return false, fmt.Sprintf("%s; Service %s selects %s", s, s.Active, got), nil
+	}
+	n, err := reaches(ctx, r.Kube, ns, svc, HashLabel, hash)
+	if err != nil {
+		var ny notYet
+		if errors.As(err, &ny) || errors.Is(err, ErrLeaks) {
+			return false, fmt.Sprintf("%s; %v", s, err), nil
+		}
+		return false, "", err
+	}
+	return true, fmt.Sprintf("%s; Service %s → %d pod(s) of %s", s, s.Active, n, hash), nil
+}
+
+func (r Rollouts) wait(ctx context.Context, ns, name string, progress func(string), done func(context.Context, RolloutState) (bool, string, error)) error {
 	interval := r.Interval
 	if interval == 0 {
 		interval = 250 * time.Millisecond
 	}
 	last := ""
 	err := wait.PollUntilContextCancel(ctx, interval, true, func(ctx context.Context) (bool, error) {
-		u, err := r.Client.Resource(RolloutGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+		s, err := r.ReadState(ctx, ns, name)
 		if err != nil {
 			return false, nil
 		}
-		ok, state := done(u)
+		ok, state, err := done(ctx, s)
+		if err != nil {
+			state = err.Error()
+		}
 		if state != last && progress != nil {
 			progress(state)
 		}
@@ -92,4 +176,33 @@ func (r Rollouts) wait(ctx context.Context, ns, name string, progress func(strin
 		return outcome.Externalf("Rollout %s/%s: not done before the deadline (%s): %w", ns, name, last, err)
 	}
 	return nil
+}
+
+// StableImages returns the images of the Rollout's stable ReplicaSet (the
+// one labelled with status.stableRS), by container name.
+func (r Rollouts) StableImages(ctx context.Context, ns, name string) (map[string]string, error) {
+	s, err := r.ReadState(ctx, ns, name)
+	if err != nil {
+		return nil, err
+	}
+	if s.Stable == "" {
+		return nil, outcome.Externalf("Rollout %s/%s has no stable ReplicaSet yet", ns, name)
+	}
+	rss, err := r.Kube.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: HashLabel + "=" + s.Stable})
+	if err != nil {
+		return nil, outcome.Externalf("list ReplicaSets of Rollout %s/%s: %w", ns, name, err)
+	}
+	for _, rs := range rss.Items {
+		for _, o := range rs.OwnerReferences {
+			if o.Kind != "Rollout" || o.Name != name {
+				continue
+			}
+			images := map[string]string{}
+			for _, c := range rs.Spec.Template.Spec.Containers {
+				images[c.Name] = c.Image
+			}
+			return images, nil
+		}
+	}
+	return nil, outcome.Externalf("Rollout %s/%s: no ReplicaSet %s=%s", ns, name, HashLabel, s.Stable)
 }

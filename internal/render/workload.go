@@ -32,6 +32,7 @@ func (b *builder) colourWorkload() error {
 		if _, ok, _ := unstructured.NestedMap(w.Object, "spec", "strategy", "blueGreen"); !ok {
 			return outcome.Usagef("%s: %s: spec.strategy.blueGreen is missing; bluegreen drives only blue-green Rollouts", w.Source, w.ref())
 		}
+		addLabels(out, map[string]string{AppLabel: b.rules.App})
 		b.emit(w, out, SharedGroup, ActionImage, fmt.Sprintf("image set on container %q; Argo Rollouts colours it", container))
 		return nil
 	}
@@ -131,7 +132,7 @@ func labelSelector(o *Object, path ...string) (*metav1.LabelSelector, error) {
 // first release) and a <name>-preview Service selecting the target colour.
 func (b *builder) splitServices() error {
 	if b.workload.GetKind() == "Rollout" {
-		return nil
+		return b.labelRolloutServices()
 	}
 	active := b.rules.Live
 	if active == plan.None || active == "" {
@@ -182,3 +183,29 @@ func previewService(svc *unstructured.Unstructured, target plan.Color) *unstruct
 	_ = unstructured.SetNestedField(p.Object, string(target), "spec", "selector", ColorLabel)
 	return p
 }
+
+// labelRolloutServices labels the Rollout's active and preview Services
+// with the app and their role, as splitServices does for a Deployment, so
+// that drift finds the app. Argo Rollouts adds the ReplicaSet hash to their
+// selectors; bluegreen leaves the selectors alone.
+func (b *builder) labelRolloutServices() error {
+	for _, role := range []string{"active", "preview"} {
+		name, _, _ := unstructured.NestedString(b.workload.Object, "spec", "strategy", "blueGreen", role+"Service")
+		if name == "" {
+			continue
+		}
+		o := b.find("Service", name)
+		if o == nil {
+			return outcome.Usagef("%s: %s: spec.strategy.blueGreen.%sService names Service %q, which is not in the manifests", b.workload.Source, b.workload.ref(), role, name)
+		}
+		out := o.Unstructured.DeepCopy()
+		addLabels(out, map[string]string{AppLabel: b.rules.App, RoleLabel: role})
+		b.consume(o)
+		b.emit(o, out, SharedGroup, ActionPassed, "the Rollout's "+role+" Service; Argo Rollouts sets its selector's "+rolloutsHashLabel)
+	}
+	return nil
+}
+
+// rolloutsHashLabel is the label by which Argo Rollouts' Services select
+// one ReplicaSet's pods.
+const rolloutsHashLabel = "rollouts-pod-template-hash"

@@ -108,28 +108,6 @@ func (s *Stage) stamp(ctx context.Context, p *plan.Plan, at, idle time.Time) err
 	return nil
 }
 
-func (s *Stage) promoteRollout(ctx context.Context, p *plan.Plan, start time.Time) error {
-	return s.driveRollout(ctx, p, start, plan.Promote, "promoted", s.Rollouts.Promote, p.TargetColor, p.LiveColor)
-}
-
-// driveRollout promotes or aborts the Rollout, under the stage's deadline,
-// and records the result.
-func (s *Stage) driveRollout(ctx context.Context, p *plan.Plan, start time.Time, stage plan.Stage, done string,
-	act func(ctx context.Context, ns, name string, progress func(string)) error, live, previous plan.Color) error {
-	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
-	defer cancel()
-	t := s.Clock()
-	err := act(ctx, p.Namespace, p.Workload.Name, func(state string) {
-		fmt.Fprintf(s.Out, "  rollout %s: %s [%s]\n", p.Workload.Name, state, s.Clock().Sub(t).Round(100*time.Millisecond))
-	})
-	if err != nil {
-		return err
-	}
-	s.record(p, stage, start, &plan.Traffic{Live: live, Previous: previous, Mode: "rollout", SwitchedAt: s.Clock().UTC()}, "Rollout "+done)
-	fmt.Fprintf(s.Out, "%s done in %s: Rollout %s %s\n", stage, s.Clock().Sub(start).Round(time.Millisecond), p.Workload.Name, done)
-	return nil
-}
-
 func envName(p *plan.Plan) string {
 	if p.Environment != "" {
 		return p.Environment

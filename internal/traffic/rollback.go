@@ -23,6 +23,9 @@ const reachTimeout = 1500 * time.Millisecond
 // back to (a first release), it is a no-op that says so.
 func (s *Stage) Rollback(ctx context.Context, p *plan.Plan) error {
 	start := s.Clock()
+	if p.Workload.Kind == "Rollout" { // Argo Rollouts knows its stable ReplicaSet; colours do not apply
+		return s.locked(ctx, p, func() error { return s.abortRollout(ctx, p, start) })
+	}
 	back, bad := p.LiveColor, p.TargetColor
 	if back == plan.None || back == "" {
 		fmt.Fprintf(s.Out, "rollback: %s was a first release; there is no earlier colour to go back to, so traffic is unchanged\n", bad)
@@ -30,9 +33,6 @@ func (s *Stage) Rollback(ctx context.Context, p *plan.Plan) error {
 		return nil
 	}
 	return s.locked(ctx, p, func() error {
-		if p.Workload.Kind == "Rollout" {
-			return s.abortRollout(ctx, p, start)
-		}
 		a, err := s.state(ctx, p)
 		if err != nil {
 			return err
@@ -182,10 +182,6 @@ func (s *Stage) rollbackDirect(ctx context.Context, p *plan.Plan, start time.Tim
 	s.record(p, plan.Rollback, start, &plan.Traffic{Live: back, Previous: bad, Mode: "direct", SwitchedAt: s.Clock().UTC()}, fmt.Sprintf("live = %s", back))
 	fmt.Fprintf(s.Out, "rollback done in %s: live = %s\n", s.Clock().Sub(start).Round(time.Millisecond), back)
 	return nil
-}
-
-func (s *Stage) abortRollout(ctx context.Context, p *plan.Plan, start time.Time) error {
-	return s.driveRollout(ctx, p, start, plan.Rollback, "aborted", s.Rollouts.Abort, p.LiveColor, p.TargetColor)
 }
 
 func truncate(s string, n int) string {

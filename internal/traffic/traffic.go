@@ -47,8 +47,15 @@ type ArgoCD interface {
 
 // Rollouts drives an Argo Rollouts Rollout.
 type Rollouts interface {
+	// Promote unpauses it and waits until the active Service reaches only
+	// the new ReplicaSet's pods.
 	Promote(ctx context.Context, ns, name string, progress func(string)) error
+	// Abort aborts it and waits until the active Service reaches only the
+	// stable ReplicaSet's pods; kube.ErrPromoted when there is no older
+	// stable ReplicaSet.
 	Abort(ctx context.Context, ns, name string, progress func(string)) error
+	// StableImages are the stable ReplicaSet's images, by container.
+	StableImages(ctx context.Context, ns, name string) (map[string]string, error)
 }
 
 // Stage is one run of promote or rollback.

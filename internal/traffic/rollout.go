@@ -1,0 +1,127 @@
+package traffic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"gitlab.com/platform/bluegreen/internal/gitops"
+	"gitlab.com/platform/bluegreen/internal/kube"
+	"gitlab.com/platform/bluegreen/internal/outcome"
+	"gitlab.com/platform/bluegreen/internal/plan"
+)
+
+// A Rollout app's switch is Argo Rollouts' own: promote unpauses the
+// Rollout, rollback aborts it, and the controller moves the active Service
+// (its selector's rollouts-pod-template-hash). bluegreen proves where the
+// active Service points afterwards. Git holds the Rollout's template, not
+// the Services' hash, so a promote leaves git as it is; an abort leaves git
+// holding the aborted image until the rollback commits the stable one.
+
+func (s *Stage) promoteRollout(ctx context.Context, p *plan.Plan, start time.Time) error {
+	if err := s.driveRollout(ctx, p, "promote", s.Rollouts.Promote); err != nil {
+		return err
+	}
+	s.record(p, plan.Promote, start, &plan.Traffic{Live: p.TargetColor, Previous: p.LiveColor, Mode: "rollout", SwitchedAt: s.Clock().UTC()}, "Rollout promoted")
+	fmt.Fprintf(s.Out, "promote done in %s: Rollout %s promoted; git unchanged (it holds the template, not the Services' hash)\n", s.Clock().Sub(start).Round(time.Millisecond), p.Workload.Name)
+	return nil
+}
+
+// abortRollout aborts the Rollout, then reconciles git: it still holds the
+// aborted template, which Argo CD shows as a Degraded (aborted) Rollout, so
+// the stable ReplicaSet's images are committed back, and the Rollout, whose
+// template then matches its stable ReplicaSet, becomes Healthy again.
+func (s *Stage) abortRollout(ctx context.Context, p *plan.Plan, start time.Time) error {
+	err := s.driveRollout(ctx, p, "abort", s.Rollouts.Abort)
+	if errors.Is(err, kube.ErrPromoted) {
+		return outcome.Negativef("rollback of Rollout %s/%s: %v; Argo Rollouts rolls a finished promotion back only by a new release of the old template (render and sync the previous image, then promote)", p.Namespace, p.Workload.Name, err)
+	}
+	if err != nil {
+		return err
+	}
+	tr := &plan.Traffic{Live: p.LiveColor, Previous: p.TargetColor, Mode: "rollout", SwitchedAt: s.Clock().UTC()}
+	fmt.Fprintf(s.Out, "rollback: git still holds Rollout %s with image %s; Argo CD shows it Degraded (aborted) until git holds the stable images\n", p.Workload.Name, p.Image)
+	if s.Direct {
+		tr.PendingReconcile = "git holds the aborted template"
+		fmt.Fprintf(s.Out, "reconcile: not done (direct mode has no GitOps repo): render and sync the stable image\n")
+	} else if err := s.reconcileRollout(ctx, p, tr); err != nil {
+		tr.PendingReconcile = "git holds the aborted template"
+		fmt.Fprintf(s.Out, "reconcile: not done (%v); re-run rollback to complete it\n", err)
+	}
+	s.record(p, plan.Rollback, start, tr, "Rollout aborted")
+	fmt.Fprintf(s.Out, "rollback done in %s: Rollout %s aborted, active on its stable ReplicaSet\n", s.Clock().Sub(start).Round(time.Millisecond), p.Workload.Name)
+	return nil
+}
+
+// driveRollout promotes or aborts the Rollout under the stage's deadline.
+func (s *Stage) driveRollout(ctx context.Context, p *plan.Plan, what string, act func(ctx context.Context, ns, name string, progress func(string)) error) error {
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	t := s.Clock()
+	err := act(ctx, p.Namespace, p.Workload.Name, func(state string) {
+		fmt.Fprintf(s.Out, "  rollout %s: %s [%s]\n", p.Workload.Name, state, s.Clock().Sub(t).Round(100*time.Millisecond))
+	})
+	if err == nil {
+		fmt.Fprintf(s.Out, "%s: Rollout %s done; the active Service reaches only its pods [%s]\n", what, p.Workload.Name, s.Clock().Sub(t).Round(time.Millisecond))
+	}
+	return err
+}
+
+// reconcileRollout commits the rendered Rollout with the stable
+// ReplicaSet's images and syncs Argo CD, which waits until it is Healthy.
+func (s *Stage) reconcileRollout(ctx context.Context, p *plan.Plan, tr *plan.Traffic) error {
+	if reason := s.unreachable(ctx); reason != "" {
+		return errors.New(reason)
+	}
+	images, err := s.Rollouts.StableImages(ctx, p.Namespace, p.Workload.Name)
+	if err != nil {
+		return err
+	}
+	file, err := stableRolloutFile(s.OutDir, s.Folder, p, images)
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("bluegreen: %s %s rollback: Rollout %s back on its stable images (%s aborted)\n\nPipeline: %s\n", p.App, envName(p), p.Workload.Name, p.Image, p.Pipeline.URL)
+	rev, err := s.commitAndSync(ctx, msg, nil, []gitops.File{file})
+	if err != nil {
+		return err
+	}
+	tr.Revision = rev
+	fmt.Fprintf(s.Out, "reconcile: git holds the stable images %v at %s; Argo CD Synced and Healthy\n", images, short(rev))
+	return nil
+}
+
+// stableRolloutFile is the rendered Rollout's file with each container's
+// image set to the stable ReplicaSet's.
+func stableRolloutFile(outDir, folder string, p *plan.Plan, images map[string]string) (gitops.File, error) {
+	for _, o := range p.Rendered.Objects {
+		if o.Kind != "Rollout" || o.Name != p.Workload.Name {
+			continue
+		}
+		m, err := renderedObject(outDir, p, o)
+		if err != nil {
+			return gitops.File{}, err
+		}
+		containers, _, _ := unstructured.NestedSlice(m, "spec", "template", "spec", "containers")
+		for _, c := range containers {
+			cm, _ := c.(map[string]any)
+			name, _ := cm["name"].(string)
+			if img, ok := images[name]; ok && cm != nil {
+				cm["image"] = img
+			}
+		}
+		if err := unstructured.SetNestedSlice(m, containers, "spec", "template", "spec", "containers"); err != nil {
+			return gitops.File{}, err
+		}
+		data, err := encode(o, m)
+		if err != nil {
+			return gitops.File{}, err
+		}
+		return gitops.File{Path: path.Join(folder, o.File), Data: data}, nil
+	}
+	return gitops.File{}, outcome.Usagef("plan.json lists no rendered Rollout %s", p.Workload.Name)
+}
