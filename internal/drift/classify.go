@@ -64,6 +64,10 @@ func expected(f objectFacts, c change) (diffVerdict, bool) {
 	case f.kind == "Service" && f.active && match([]string{"spec", "selector", kube.ColorLabel}, p) && c.kind == changed &&
 		f.recorded != "" && scalarString(c.live) == string(f.recorded):
 		return diffVerdict{Expected, "selector", fmt.Sprintf("selects %s, the colour recorded at the last switch", f.recorded)}, true
+	case f.kind == "Service" && match([]string{"spec", "selector", kube.HashLabel}, p) && c.kind == liveOnly:
+		return diffVerdict{Expected, "argo-rollouts", "the ReplicaSet Argo Rollouts points the Service at (the Rollout invariants check it)"}, true
+	case f.kind == "Rollout" && match([]string{"spec", "paused"}, p) && c.kind == liveOnly:
+		return diffVerdict{Expected, "argo-rollouts", "the Rollout's pause, which promote clears"}, true
 	case f.kind == "Deployment" && f.hpaOwned && match([]string{"spec", "replicas"}, p):
 		return diffVerdict{Expected, "replicas", "owned by the HorizontalPodAutoscaler"}, true
 	case f.kind == "Deployment" && match([]string{"spec", "template", "metadata", "annotations", "kubectl.kubernetes.io/restartedAt"}, p) && c.kind == liveOnly:

@@ -203,11 +203,15 @@ func (s *Stage) checkApp(p *pass, app string, argo argoResult) AppReport {
 	add := func(name, summary string, f []Finding, err error) {
 		r.Checks = append(r.Checks, Check{Name: name, Summary: summary, Findings: f, err: err})
 	}
-	add(CheckActive, "the active Service selects exactly one colour, the one recorded at the last switch", checkActive(p.snap, a), nil)
-	add(CheckLiveReady, "the live colour's pods are Ready and reached", checkLiveReady(p.snap, a), nil)
-	add(CheckPreview, "the preview Service is empty or on the newest colour", checkPreview(p.snap, a), nil)
-	add(CheckIdle, "the idle colour is scaled down after its rollback window", checkIdle(p.snap, a, now), nil)
-	add(CheckPending, "no fast-path rollback waits for git", checkPending(a), nil)
+	if ro := appRollout(p.snap, app); ro != nil {
+		r.Checks = append(r.Checks, rolloutChecks(p.snap, a, ro)...)
+	} else {
+		add(CheckActive, "the active Service selects exactly one colour, the one recorded at the last switch", checkActive(p.snap, a), nil)
+		add(CheckLiveReady, "the live colour's pods are Ready and reached", checkLiveReady(p.snap, a), nil)
+		add(CheckPreview, "the preview Service is empty or on the newest colour", checkPreview(p.snap, a), nil)
+		add(CheckIdle, "the idle colour is scaled down after its rollback window", checkIdle(p.snap, a, now), nil)
+		add(CheckPending, "no fast-path rollback waits for git", checkPending(a), nil)
+	}
 	var verdicts map[string]objVerdict
 	inGit := map[string]bool{}
 	switch {

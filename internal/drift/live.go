@@ -189,7 +189,9 @@ type snapshot struct {
 func readSnapshot(ctx context.Context, live Live, ns string) (*snapshot, error) {
 	s := &snapshot{ns: ns, lists: map[schema.GroupVersionKind][]*unstructured.Unstructured{}, errs: map[schema.GroupVersionKind]error{},
 		index: map[schema.GroupVersionKind]map[string]*unstructured.Unstructured{}}
-	s.list(ctx, live, baseKinds)
+	// Rollouts are listed when the cluster serves them; a cluster without
+	// Argo Rollouts only has no Rollout apps.
+	s.list(ctx, live, append(append([]schema.GroupVersionKind{}, baseKinds...), rolloutGVK))
 	for _, k := range baseKinds {
 		if err := s.errs[k]; err != nil {
 			return nil, err
