@@ -43,6 +43,8 @@ type Cluster struct {
 	kubeconfig string
 
 	etcd, apiserver, controllerManager, scheduler, kwok *proc
+
+	data dataSlot // the data plane, started on first use (see DataPlane)
 }
 
 type clusterPorts struct{ etcd, etcdPeer, apiserver, kcm, scheduler, kwok int }
@@ -186,7 +188,9 @@ func (c *Cluster) startComponents(bins map[string]string, ports clusterPorts) (e
 	c.controllerManager, err = startProc(c.dir, "kube-controller-manager", baseEnv(), bins["kube-controller-manager"],
 		kc, "--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(ports.kcm), "--leader-elect=false",
 		"--service-account-private-key-file="+c.path("sa.key"),
-		"--controllers=*")
+		"--controllers=*",
+		// An HPA's minReplicas is acted on within a second, not 15.
+		"--horizontal-pod-autoscaler-sync-period=1s")
 	if err != nil {
 		return err
 	}
@@ -247,6 +251,7 @@ func (c *Cluster) Stop() {
 	}
 	// Clients of the apiserver go first; a SIGTERMed apiserver with live
 	// clients can take a minute to drain, so it is killed.
+	c.data.stop()
 	for _, p := range []*proc{c.kwok, c.scheduler, c.controllerManager} {
 		p.stop(syscall.SIGTERM, 5*time.Second)
 	}

@@ -42,6 +42,18 @@
 // namespace can be made, tests run on the host's loopback and Env.ArgoCD
 // fails with the reason.
 //
+// # Data plane
+//
+// Cluster.DataPlane starts, once per cluster, kube-proxy (nftables mode,
+// from the same Kubernetes tree) programming the namespace's own tables,
+// and a PodRunner that serves HTTP on every Running pod's IP (on the
+// DataPlaneLink interface) with readiness, preStop and graceful
+// termination. A request to a Service's ClusterIP (ServiceCIDR, reached
+// from NodeIP) is then DNATed by the kernel to a pod server, as on a node,
+// and Load sends a bounded, fixed-rate load over kept-alive and new
+// connections, recording each answer's colour, status and latency. All of
+// it exists only inside the private network namespace.
+//
 // # Processes
 //
 // Every server runs in its own process group with Pdeathsig=SIGKILL, so
