@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"gitlab.com/platform/bluegreen/internal/kube"
+	"gitlab.com/platform/bluegreen/internal/plan"
 )
 
 // These tests run Rollout-based apps against the real Argo Rollouts
@@ -192,20 +193,33 @@ func TestRolloutReal_SyncPausesPromoteMovesActiveAbortGoesBackAndGitFollows(t *t
 	}
 }
 
-// A promoted Rollout has no older stable ReplicaSet: an abort then moves
-// nothing, and rollback says so instead of pretending.
-func TestRolloutReal_RollbackAfterAFinishedPromotionIsRefusedWithTheWayBack(t *testing.T) {
+// A promoted Rollout has no older stable ReplicaSet: an abort moves
+// nothing, so rollback (and monitor's) undoes it to the previous revision,
+// still warm, and commits that revision's images to git.
+func TestRolloutReal_RollbackAfterAFinishedPromotionUndoesToTheWarmRevision(t *testing.T) {
 	t.Parallel()
 	w := rolloutWorld(t)
-	_, h2 := w.pausedRelease(t, "registry.example.com/shop:2")
+	h1, h2 := w.pausedRelease(t, "registry.example.com/shop:2")
 	if code, out, errOut := runCLI(t, w.env(nil), "promote"); code != 0 {
 		t.Fatalf("promote: exit %d\n%s\n%s", code, out, errOut)
 	}
 	code, out, errOut := runCLI(t, w.env(nil), "rollback")
-	if code != 1 || !strings.Contains(errOut+out, "already fully promoted") {
-		t.Fatalf("rollback after promote: exit %d, want 1 naming the finished promotion\n%s\n%s", code, out, errOut)
+	if code != 0 || !strings.Contains(out, "already fully promoted") {
+		t.Fatalf("rollback after promote: exit %d, want 0 through an undo\n%s\n%s", code, out, errOut)
 	}
-	if why := w.reaches(context.Background(), "shop", h2); why != "" {
-		t.Fatalf("the refused rollback moved traffic: %s", why)
+	t.Logf("rollback after promote:\n%s", out)
+	if why := w.reaches(context.Background(), "shop", h1); why != "" {
+		t.Fatalf("after the undo: the active Service is not on %s (was %s): %s", h1, h2, why)
+	}
+	data, err := gitOutput(w.repo.Dir(), "show", "refs/heads/main:production/shop/shared/rollout-shop.yaml")
+	if err != nil || !strings.Contains(data, "registry.example.com/shop:1") {
+		t.Fatalf("git after the undo: %v\n%s", err, data)
+	}
+	if st := w.rollout(t); st.Stable != h1 || st.Current != h1 {
+		t.Fatalf("after the reconcile: %s, want %s stable and current", st, h1)
+	}
+	p, err := plan.Load(w.out)
+	if err != nil || p.Traffic == nil || p.Traffic.Mode != "rollout" || p.Traffic.Revision == "" || p.Traffic.PendingReconcile != "" {
+		t.Fatalf("plan.json after the rollback: %v %+v", err, p)
 	}
 }

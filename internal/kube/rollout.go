@@ -2,10 +2,13 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -192,11 +195,8 @@ func (r Rollouts) StableImages(ctx context.Context, ns, name string) (map[string
 	if err != nil {
 		return nil, outcome.Externalf("list ReplicaSets of Rollout %s/%s: %w", ns, name, err)
 	}
-	for _, rs := range rss.Items {
-		for _, o := range rs.OwnerReferences {
-			if o.Kind != "Rollout" || o.Name != name {
-				continue
-			}
+	for i := range rss.Items {
+		if rs := &rss.Items[i]; ownedByRollout(rs, name) {
 			images := map[string]string{}
 			for _, c := range rs.Spec.Template.Spec.Containers {
 				images[c.Name] = c.Image
@@ -205,4 +205,92 @@ func (r Rollouts) StableImages(ctx context.Context, ns, name string) (map[string
 		}
 	}
 	return nil, outcome.Externalf("Rollout %s/%s: no ReplicaSet %s=%s", ns, name, HashLabel, s.Stable)
+}
+
+// revisionAnnotation numbers a Rollout's ReplicaSets.
+const revisionAnnotation = "rollout.argoproj.io/revision"
+
+// Undo goes back after a finished promotion, the way `kubectl argo
+// rollouts undo` and then `promote --full` do: it sets the Rollout's
+// template to its previous revision's ReplicaSet's (still up for
+// scaleDownDelaySeconds, so no pod has to start) and promotes that at once.
+// It waits until the active Service reaches only that ReplicaSet's pods,
+// and returns its hash.
+func (r Rollouts) Undo(ctx context.Context, ns, name string, progress func(string)) (string, error) {
+	s, err := r.ReadState(ctx, ns, name)
+	if err != nil {
+		return "", err
+	}
+	prev, err := r.previous(ctx, ns, name, s.Stable)
+	if err != nil {
+		return "", err
+	}
+	hash := prev.Labels[HashLabel]
+	tmpl := prev.Spec.Template.DeepCopy()
+	delete(tmpl.Labels, HashLabel)
+	patch, err := json.Marshal([]map[string]any{{"op": "replace", "path": "/spec/template", "value": tmpl}})
+	if err != nil {
+		return "", err
+	}
+	ro := r.Client.Resource(RolloutGVR).Namespace(ns)
+	if _, err := ro.Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
+		return "", outcome.Externalf("undo Rollout %s/%s to ReplicaSet %s: %w", ns, name, hash, err)
+	}
+	if _, err := ro.Patch(ctx, name, types.MergePatchType, []byte(`{"status":{"promoteFull":true}}`), metav1.PatchOptions{FieldManager: FieldManager}, "status"); err != nil {
+		return "", outcome.Externalf("undo Rollout %s/%s: promote fully: %w", ns, name, err)
+	}
+	return hash, r.wait(ctx, ns, name, progress, func(ctx context.Context, s RolloutState) (bool, string, error) {
+		if s.Current != hash || !s.Promoted() {
+			return false, s.String(), nil
+		}
+		return r.activeOn(ctx, ns, s, hash)
+	})
+}
+
+// previous is the Rollout's ReplicaSet of the highest revision below the
+// one of hash.
+func (r Rollouts) previous(ctx context.Context, ns, name, hash string) (*appsv1.ReplicaSet, error) {
+	rss, err := r.Kube.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, outcome.Externalf("list ReplicaSets of Rollout %s/%s: %w", ns, name, err)
+	}
+	var owned []*appsv1.ReplicaSet
+	cur := -1
+	for i := range rss.Items {
+		rs := &rss.Items[i]
+		if !ownedByRollout(rs, name) {
+			continue
+		}
+		owned = append(owned, rs)
+		if rs.Labels[HashLabel] == hash {
+			cur = revision(rs)
+		}
+	}
+	var best *appsv1.ReplicaSet
+	for _, rs := range owned {
+		if n := revision(rs); n < cur && (best == nil || n > revision(best)) {
+			best = rs
+		}
+	}
+	if best == nil {
+		return nil, outcome.Negativef("Rollout %s/%s: no revision before its stable ReplicaSet %s to go back to", ns, name, hash)
+	}
+	return best, nil
+}
+
+func ownedByRollout(rs *appsv1.ReplicaSet, name string) bool {
+	for _, o := range rs.OwnerReferences {
+		if o.Kind == "Rollout" && o.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func revision(rs *appsv1.ReplicaSet) int {
+	n, err := strconv.Atoi(rs.Annotations[revisionAnnotation])
+	if err != nil {
+		return -1
+	}
+	return n
 }

@@ -31,20 +31,37 @@ func (s *Stage) promoteRollout(ctx context.Context, p *plan.Plan, start time.Tim
 	return nil
 }
 
-// abortRollout aborts the Rollout, then reconciles git: it still holds the
-// aborted template, which Argo CD shows as a Degraded (aborted) Rollout, so
-// the stable ReplicaSet's images are committed back, and the Rollout, whose
-// template then matches its stable ReplicaSet, becomes Healthy again.
+// abortRollout aborts the Rollout (or, after a finished promotion, undoes it
+// to its previous revision), then reconciles git: it still holds the
+// aborted template, which Argo CD shows as a Degraded (aborted) Rollout, or
+// OutOfSync after an undo, so the stable ReplicaSet's images are committed
+// back, and the Rollout, whose template then matches its stable ReplicaSet,
+// is Synced and Healthy again.
 func (s *Stage) abortRollout(ctx context.Context, p *plan.Plan, start time.Time) error {
+	done := "aborted, active on its stable ReplicaSet"
 	err := s.driveRollout(ctx, p, "abort", s.Rollouts.Abort)
 	if errors.Is(err, kube.ErrPromoted) {
-		return outcome.Negativef("rollback of Rollout %s/%s: %v; Argo Rollouts rolls a finished promotion back only by a new release of the old template (render and sync the previous image, then promote)", p.Namespace, p.Workload.Name, err)
+		done = "undone to its previous revision, active on that ReplicaSet"
+		// After a finished promotion an abort moves nothing: go back to
+		// the previous revision, still warm, as `kubectl argo rollouts
+		// undo` + `promote --full` would.
+		fmt.Fprintf(s.Out, "rollback: %v: undoing to the previous revision instead\n", err)
+		err = s.driveRollout(ctx, p, "undo", func(ctx context.Context, ns, name string, progress func(string)) error {
+			_, err := s.Rollouts.Undo(ctx, ns, name, progress)
+			return err
+		})
 	}
 	if err != nil {
 		return err
 	}
-	tr := &plan.Traffic{Live: p.LiveColor, Previous: p.TargetColor, Mode: "rollout", SwitchedAt: s.Clock().UTC()}
-	fmt.Fprintf(s.Out, "rollback: git still holds Rollout %s with image %s; Argo CD shows it Degraded (aborted) until git holds the stable images\n", p.Workload.Name, p.Image)
+	// A Rollout app has no colours; the plan's name the release (target)
+	// and what ran before it, which render calls none for a Rollout.
+	back := p.LiveColor
+	if back == plan.None || back == "" {
+		back = p.TargetColor.Other()
+	}
+	tr := &plan.Traffic{Live: back, Previous: p.TargetColor, Mode: "rollout", SwitchedAt: s.Clock().UTC()}
+	fmt.Fprintf(s.Out, "rollback: git still holds Rollout %s with image %s, which no longer runs; Argo CD shows it Degraded or OutOfSync until git holds the stable images\n", p.Workload.Name, p.Image)
 	if s.Direct {
 		tr.PendingReconcile = "git holds the aborted template"
 		fmt.Fprintf(s.Out, "reconcile: not done (direct mode has no GitOps repo): render and sync the stable image\n")
@@ -52,8 +69,8 @@ func (s *Stage) abortRollout(ctx context.Context, p *plan.Plan, start time.Time)
 		tr.PendingReconcile = "git holds the aborted template"
 		fmt.Fprintf(s.Out, "reconcile: not done (%v); re-run rollback to complete it\n", err)
 	}
-	s.record(p, plan.Rollback, start, tr, "Rollout aborted")
-	fmt.Fprintf(s.Out, "rollback done in %s: Rollout %s aborted, active on its stable ReplicaSet\n", s.Clock().Sub(start).Round(time.Millisecond), p.Workload.Name)
+	s.record(p, plan.Rollback, start, tr, "Rollout "+done)
+	fmt.Fprintf(s.Out, "rollback done in %s: Rollout %s %s\n", s.Clock().Sub(start).Round(time.Millisecond), p.Workload.Name, done)
 	return nil
 }
 

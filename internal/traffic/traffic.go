@@ -54,6 +54,9 @@ type Rollouts interface {
 	// stable ReplicaSet's pods; kube.ErrPromoted when there is no older
 	// stable ReplicaSet.
 	Abort(ctx context.Context, ns, name string, progress func(string)) error
+	// Undo goes back to the previous revision's ReplicaSet after a
+	// finished promotion and promotes it at once; it returns its hash.
+	Undo(ctx context.Context, ns, name string, progress func(string)) (string, error)
 	// StableImages are the stable ReplicaSet's images, by container.
 	StableImages(ctx context.Context, ns, name string) (map[string]string, error)
 }
