@@ -204,7 +204,7 @@ func TestRolloutReal_RollbackAfterAFinishedPromotionUndoesToTheWarmRevision(t *t
 		t.Fatalf("promote: exit %d\n%s\n%s", code, out, errOut)
 	}
 	code, out, errOut := runCLI(t, w.env(nil), "rollback")
-	if code != 0 || !strings.Contains(out, "already fully promoted") {
+	if code != 0 || !strings.Contains(out, "undoing to the previous revision") {
 		t.Fatalf("rollback after promote: exit %d, want 0 through an undo\n%s\n%s", code, out, errOut)
 	}
 	t.Logf("rollback after promote:\n%s", out)

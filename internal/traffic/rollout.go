@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -41,15 +43,12 @@ func (s *Stage) abortRollout(ctx context.Context, p *plan.Plan, start time.Time)
 	done := "aborted, active on its stable ReplicaSet"
 	err := s.driveRollout(ctx, p, "abort", s.Rollouts.Abort)
 	if errors.Is(err, kube.ErrPromoted) {
+		err = s.undoRollout(ctx, p)
 		done = "undone to its previous revision, active on that ReplicaSet"
-		// After a finished promotion an abort moves nothing: go back to
-		// the previous revision, still warm, as `kubectl argo rollouts
-		// undo` + `promote --full` would.
-		fmt.Fprintf(s.Out, "rollback: %v: undoing to the previous revision instead\n", err)
-		err = s.driveRollout(ctx, p, "undo", func(ctx context.Context, ns, name string, progress func(string)) error {
-			_, err := s.Rollouts.Undo(ctx, ns, name, progress)
-			return err
-		})
+	}
+	if errors.Is(err, errNotLive) {
+		err, done = nil, "already off this release (a re-run), active on its stable ReplicaSet"
+		fmt.Fprintf(s.Out, "rollback: %s's stable ReplicaSet does not run %s: traffic is already back; completing the reconcile\n", p.Workload.Name, p.Image)
 	}
 	if err != nil {
 		return err
@@ -72,6 +71,29 @@ func (s *Stage) abortRollout(ctx context.Context, p *plan.Plan, start time.Time)
 	s.record(p, plan.Rollback, start, tr, "Rollout "+done)
 	fmt.Fprintf(s.Out, "rollback done in %s: Rollout %s %s\n", s.Clock().Sub(start).Round(time.Millisecond), p.Workload.Name, done)
 	return nil
+}
+
+// errNotLive says that the release a rollback is for no longer runs behind
+// the active Service: an earlier, killed run already went back.
+var errNotLive = errors.New("the release is not live")
+
+// undoRollout goes back after a finished promotion, when the stable
+// ReplicaSet still runs this release (else errNotLive): an abort moves
+// nothing then, so it undoes to the previous, still warm revision, as
+// `kubectl argo rollouts undo` + `promote --full` would.
+func (s *Stage) undoRollout(ctx context.Context, p *plan.Plan) error {
+	images, err := s.Rollouts.StableImages(ctx, p.Namespace, p.Workload.Name)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(slices.Collect(maps.Values(images)), p.Image) {
+		return errNotLive
+	}
+	fmt.Fprintf(s.Out, "rollback: Rollout %s is fully promoted, so an abort would move nothing: undoing to the previous revision\n", p.Workload.Name)
+	return s.driveRollout(ctx, p, "undo", func(ctx context.Context, ns, name string, progress func(string)) error {
+		_, err := s.Rollouts.Undo(ctx, ns, name, progress)
+		return err
+	})
 }
 
 // driveRollout promotes or aborts the Rollout under the stage's deadline.
