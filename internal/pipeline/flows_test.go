@@ -107,7 +107,8 @@ func TestPipeline_GoodGreenIsApprovedVerifiedAndPromoted(t *testing.T) {
 			return
 		}
 		nightly := w.Scheduled(ctx)
-		assertJobs(t, nightly, passed("drift"))
+		assertJobs(t, nightly, passed("doctor", "drift"))
+		assertArtifact(t, nightly, "doctor", ".bluegreen/doctor.junit.xml", "<testsuite")
 		assertArtifact(t, nightly, "drift", ".bluegreen/drift.junit.xml", "<testsuite")
 	}()
 	if !promoted {

@@ -204,6 +204,7 @@ func (w *World) projectCI(argoAddr string, timing ...string) string {
 		"since: $VERIFY_SINCE",
 		`slack-channel: "` + Channel + `"`,
 		"timeout: 90s",
+		"drain: 2s", // a rollback drains the new colour before it scales it down
 	}, timing...)...)
 }
 
@@ -273,6 +274,15 @@ func (w *World) Scheduled(ctx context.Context) *Run {
 		// clean run only looks for it).
 		w.scheduled = true
 		w.GitLab.Issues(ProjectID)
+		// doctor runs first and inspects the tokens it was given: a
+		// project access token with api, at Maintainer on the GitOps
+		// project, whose main is protected for Maintainers; a bot that may
+		// post in the channel.
+		w.GitLab.TokenSelf(gitlabtest.Token{Name: "gitops", Scopes: []string{"api"}, UserID: 7})
+		w.GitLab.Project(gitlabtest.Project{PathWithNamespace: GitOpsProject, ProjectAccess: gitlabtest.Maintainer})
+		w.GitLab.ProtectedBranches(GitOpsProject, gitlabtest.Maintainer, gitlabtest.Developer, gitlabtest.ProtectedBranch{Name: "main", Push: []int{gitlabtest.Maintainer}})
+		w.Slack.Workspace(slackfake.Workspace{Scopes: []string{"chat:write", "channels:read"},
+			Channels: []slackfake.Conversation{{Name: strings.TrimPrefix(Channel, "#"), IsMember: true}}})
 	}
 	return w.run(ctx)
 }

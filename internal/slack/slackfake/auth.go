@@ -56,6 +56,16 @@ func NewInspect(t testing.TB, token string, ws Workspace) *Inspect {
 	return s
 }
 
+// Workspace makes the fake Slack answer the self-inspection methods too
+// (auth.test, conversations.info and .list), for ws, as Inspect does: a
+// pipeline whose doctor job checks the token before the stages post.
+func (s *Server) Workspace(ws Workspace) {
+	in := &Inspect{t: s.t, token: s.token, ws: ws}
+	s.mux.HandleFunc("POST /api/auth.test", in.handle(in.authTest))
+	s.mux.HandleFunc("POST /api/conversations.info", in.handle(in.info))
+	s.mux.HandleFunc("POST /api/conversations.list", in.handle(in.list))
+}
+
 // APIURL is the Web API base.
 func (s *Inspect) APIURL() string { return s.srv.URL + "/api/" }
 

@@ -67,6 +67,7 @@ func APIError(code string) Fault { return Fault{Error: code} }
 type Server struct {
 	t          testing.TB
 	srv        *httptest.Server
+	mux        *http.ServeMux
 	token      string
 	webhookKey string
 
@@ -85,6 +86,7 @@ func New(t testing.TB, token string) *Server {
 	s := &Server{t: t, token: token, webhookKey: "T0000000/B0000000/webhooksecret0123456789",
 		faults: map[string][]Fault{}, always: map[string]Fault{}, messages: map[string]bool{}}
 	mux := http.NewServeMux()
+	s.mux = mux
 	mux.HandleFunc("POST /api/chat.postMessage", s.chat(PostMessage))
 	mux.HandleFunc("POST /api/chat.update", s.chat(Update))
 	mux.HandleFunc("POST /services/"+s.webhookKey, s.webhook)
