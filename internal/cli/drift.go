@@ -83,7 +83,7 @@ func runDrift(ctx context.Context, env *Env, log *slog.Logger, cfg *config.Drift
 		Environment: label, Namespace: ns, OutDir: cfg.OutDir, JobURL: cfg.CI.JobURL,
 		Project: cfg.GitOps.Project, Branch: cfg.GitOps.Branch, Folder: driftFolder(cfg.GitOps, environment),
 		ArgoApp: cfg.ArgoCD.App, KeepRevisions: cfg.KeepRevisions,
-		Fix: cfg.Fix, Holder: holder(cfg.CI, &plan.Plan{}), Timeout: cfg.Timeout,
+		Fix: cfg.Fix, Holder: holder(cfg.CI, &plan.Plan{}), Timeout: cfg.Timeout, Drain: cfg.Drain,
 		Live: drift.Kube{Dynamic: differ.Dynamic, Metadata: md, Mapper: differ.Mapper},
 		Repo: gl, Lock: kube.Lock{Client: kc, TTL: cfg.LockTTL}, Services: kube.Services{Client: kc},
 		IssueLabel: cfg.IssueLabel,

@@ -154,5 +154,6 @@ func monitorSwitch(cfg *config.Monitor) *config.Switch {
 	return &config.Switch{
 		Common: cfg.Common, Notify: cfg.Notify, GitOps: cfg.GitOps, ArgoCD: cfg.ArgoCD,
 		Timeout: cfg.Timeout, Direct: cfg.Direct, Now: true, LockTTL: cfg.LockTTL,
+		NoCapacityMatch: cfg.NoCapacityMatch, Drain: cfg.Drain,
 	}
 }

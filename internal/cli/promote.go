@@ -32,6 +32,13 @@ directly with --direct), proves that their EndpointSlices hold only target
 pods, and stamps the switch on the Services. The old colour stays up for
 --rollback-window. Re-running after a finished promote changes nothing.
 
+Before the switch it matches capacity: the target colour is scaled to at
+least the live colour's current ready replicas (when an HPA scales it, the
+HPA's minReplicas is raised instead), in git (directly with --direct), and
+promote waits until that many target pods are Ready and in the preview's
+EndpointSlices; not by --timeout, it exits 3 with traffic unchanged. Both
+counts are printed. --no-capacity-match switches without it.
+
 ` + switchTokens,
 		newConfig: func() validator { return &config.Switch{} },
 		run: func(ctx context.Context, env *Env, log *slog.Logger, c any) error {
@@ -45,12 +52,20 @@ func rollbackCommand() *command {
 		name:    "rollback",
 		summary: "send live traffic back to the previous colour and retire the new one",
 		about: `Points the active Services back at the colour that was live before this
-deployment (it still runs its own config) and scales the new colour to zero, in
-one GitOps commit synced by Argo CD. When GitLab or Argo CD cannot be reached,
+deployment (it still runs its own config) in a GitOps commit synced by Argo
+CD, and scales the new colour to zero in a second commit once its pods have
+been out of every active Service's endpoints for --drain (the time proxies
+and load balancers need to stop sending it new connections); its pods then
+get their full termination grace. When GitLab or Argo CD cannot be reached,
 or with --now, it patches the live Services first (resourceVersion-guarded;
 traffic is back within a second), marks them "pending git reconcile", and
 reconciles git and Argo CD when they answer (or drift --fix does). After a
 first release there is nothing to go back to: it says so and exits 0.
+
+Before switching back it matches capacity as promote does (the previous
+colour raised directly to the new colour's ready replicas; exit 3 with
+traffic unchanged when they are not Ready by --timeout;
+--no-capacity-match skips it).
 
 After a failed monitor, --unless-held changes nothing when monitor held
 traffic on the new colour after an inconclusive verdict (its
@@ -107,11 +122,12 @@ func switchStage(ctx context.Context, env *Env, log *slog.Logger, cfg *config.Sw
 	}
 	stage := &traffic.Stage{
 		OutDir: cfg.OutDir, Holder: holder(cfg.CI, p), Window: cfg.Window, Timeout: cfg.Timeout,
-		Direct: cfg.Direct, Now: cfg.Now,
+		Direct: cfg.Direct, Now: cfg.Now, NoCapacityMatch: cfg.NoCapacityMatch, Drain: cfg.Drain,
 		Evidence: traffic.Evidence{Verification: cfg.RequireVerification, Approval: cfg.RequireApproval, MaxAge: cfg.MaxAge},
 		Project:  cfg.GitOps.Project, Branch: cfg.GitOps.Branch, Folder: cfg.GitOps.Folder(p.Environment, p.App), ArgoApp: cfg.ArgoCD.App,
 		Services: kube.Services{Client: kc}, Lock: kube.Lock{Client: kc, TTL: cfg.LockTTL}, Proof: kube.Proof{Client: kc},
-		Out: env.Stdout, Log: log, Clock: env.Now,
+		Scaler: kube.Capacity{Client: kc},
+		Out:    env.Stdout, Log: log, Clock: env.Now,
 	}
 	if p.Workload.Kind == "Rollout" {
 		dyn, err := cl.Dynamic()

@@ -18,6 +18,7 @@ type Drift struct {
 	IssueLabel    string        `env:"BG_DRIFT_ISSUE_LABEL, default=bluegreen-drift" flag:"issue-label" help:"label that marks drift issues"`
 	KeepRevisions int           `env:"BG_DRIFT_KEEP_REVISIONS, default=0" flag:"keep-revisions" help:"unreferenced coloured ConfigMaps and Secrets kept per name and colour before they count as orphans"`
 	Timeout       time.Duration `env:"BG_TIMEOUT, default=5m" flag:"timeout" help:"deadline of each --fix repair's Argo CD sync"`
+	Drain         time.Duration `env:"BG_DRAIN, default=30s" flag:"drain" help:"--fix: how long after the switch a colour's pods must have been out of the active Services' endpoints before it is scaled down (the time proxies and load balancers need)"`
 	LockTTL       time.Duration `env:"BG_LOCK_TTL, default=30s" flag:"lock-ttl" help:"how long the environment lock a --fix repair takes outlives a killed job"`
 }
 

@@ -16,6 +16,9 @@ type Monitor struct {
 	Timeout        time.Duration `env:"BG_TIMEOUT, default=10m" flag:"timeout" help:"deadline for a rollback's proof and git reconcile; past it the job exits 3"`
 	Direct         bool          `env:"BG_DIRECT" flag:"direct" help:"an app not deployed through GitOps: a rollback patches the Services and reconciles nothing"`
 	LockTTL        time.Duration `env:"BG_LOCK_TTL, default=30s" flag:"lock-ttl" help:"how long the environment lock outlives a killed job"`
+	// The rollback's capacity matching and drain, as rollback's.
+	NoCapacityMatch bool          `env:"BG_NO_CAPACITY_MATCH" flag:"no-capacity-match" help:"rollback: switch back without first scaling the previous colour to the new colour's ready replicas"`
+	Drain           time.Duration `env:"BG_DRAIN, default=30s" flag:"drain" help:"rollback: how long the new colour's pods are out of every active Service's endpoints before it is scaled down (the time proxies and load balancers need)"`
 }
 
 // Validate checks the monitor settings.

@@ -13,6 +13,11 @@ type Switch struct {
 	Window  time.Duration `env:"BG_ROLLBACK_WINDOW, default=10m" flag:"rollback-window" help:"promote: how long the old colour stays up for an instant rollback"`
 	Now     bool          `env:"BG_NOW" flag:"now" help:"rollback: patch the live Services first (traffic back within a second), then reconcile git and Argo CD"`
 	LockTTL time.Duration `env:"BG_LOCK_TTL, default=30s" flag:"lock-ttl" help:"how long the environment lock outlives a killed job"`
+	// NoCapacityMatch switches to a target smaller than the live colour.
+	NoCapacityMatch bool `env:"BG_NO_CAPACITY_MATCH" flag:"no-capacity-match" help:"switch without first scaling the target colour (or raising its HPA's minReplicas) to the live colour's ready replicas and waiting for them"`
+	// Drain is how long a retired colour's pods are out of the active
+	// Services' endpoints before it is scaled down.
+	Drain time.Duration `env:"BG_DRAIN, default=30s" flag:"drain" help:"rollback: how long the failed colour's pods are out of every active Service's endpoints before it is scaled down (the time proxies and load balancers need to stop sending it new connections)"`
 	// UnlessHeld makes the rollback after a failed monitor leave alone the
 	// traffic monitor chose to hold on an inconclusive verdict.
 	UnlessHeld bool `env:"BG_UNLESS_HELD" flag:"unless-held" help:"rollback: change nothing when monitor held traffic on the new colour after an inconclusive verdict (the job after a failed monitor)"`
@@ -51,6 +56,9 @@ func (c *Switch) Validate() error {
 	}
 	if c.MaxAge < 0 {
 		ps.Add("BG_MAX_AGE", "--max-age", "must not be negative")
+	}
+	if c.Drain < 0 {
+		ps.Add("BG_DRAIN", "--drain", "must not be negative")
 	}
 	if c.LockTTL < 3*time.Second {
 		ps.Add("BG_LOCK_TTL", "--lock-ttl", "must be at least 3s")

@@ -55,6 +55,7 @@ type Stage struct {
 	Fix     bool          // repair what is safe to repair
 	Holder  string        // the lock holder for repairs
 	Timeout time.Duration // for a repair's Argo CD sync
+	Drain   time.Duration // how long a colour is out of the endpoints before --fix scales it down
 
 	Issues        Issues // nil: no GitLab issue (and no memory of the last state)
 	IssuesProject string

@@ -122,6 +122,9 @@ func (s *Stage) reconcile(ctx context.Context, p *pass, app string) (string, str
 	if bad != live.Other() {
 		bad = live.Other()
 	}
+	if err := s.drained(actives, bad); err != nil {
+		return "", "", err
+	}
 	files, err := activeFiles(g, actives, live)
 	if err != nil {
 		return "", "", err
@@ -164,6 +167,9 @@ func (s *Stage) scaleDown(ctx context.Context, p *pass, app string) (string, str
 		return "", "", fmt.Errorf("the rollback window (%q) has not ended: not scaling down", actives[0].Annotations[kube.AnnoIdleUntil])
 	}
 	idle := a.live.Other()
+	if err := s.drained(actives, idle); err != nil {
+		return "", "", err
+	}
 	files, refs, err := retire(g, idle, s.Namespace)
 	if err != nil {
 		return "", "", err

@@ -40,6 +40,8 @@ func (s *Stage) Promote(ctx context.Context, p *plan.Plan) error {
 		}
 		if a.Selected == target {
 			fmt.Fprintf(s.Out, "active Services already select %s: completing the switch\n", target)
+		} else if _, err := s.matchCapacity(ctx, p, target, previous, previews(p), !s.Direct); err != nil {
+			return err
 		}
 		rev, mode, err := s.switchTo(ctx, p, target, previous)
 		if err != nil {

@@ -44,13 +44,19 @@ func (s *Stage) Rollback(ctx context.Context, p *plan.Plan) error {
 		default:
 			return outcome.Negativef("the active Service selects %q, neither %s nor %s: refusing to guess; switch it by hand", a.Selected, back, bad)
 		}
+		if a.Selected == bad {
+			// back's rendered files are not in this plan: it is raised directly.
+			if _, err := s.matchCapacity(ctx, p, back, bad, nil, false); err != nil {
+				return err
+			}
+		}
 		if s.Direct {
 			return s.rollbackDirect(ctx, p, start, a.Selected == bad)
 		}
 		if reason := s.fastReason(ctx); reason != "" && a.Selected == bad {
 			return s.rollbackFast(ctx, p, start, reason)
 		}
-		return s.rollbackGitOps(ctx, p, start)
+		return s.rollbackGitOps(ctx, p, start, a)
 	})
 }
 
@@ -80,18 +86,26 @@ func (s *Stage) unreachable(ctx context.Context) string {
 	return ""
 }
 
-// rollbackGitOps switches back and retires the failed colour in one commit.
-func (s *Stage) rollbackGitOps(ctx context.Context, p *plan.Plan, start time.Time) error {
+// rollbackGitOps switches back in one commit and, once the failed colour
+// has drained, retires it in a second.
+func (s *Stage) rollbackGitOps(ctx context.Context, p *plan.Plan, start time.Time, before kube.Active) error {
 	back, bad := p.LiveColor, p.TargetColor
-	rev, err := s.commitRollback(ctx, p, "rollback")
-	if err != nil {
+	if _, err := s.commitSwitchBack(ctx, p, "rollback"); err != nil {
 		return err
 	}
 	if err := s.prove(ctx, p, back, coloredName(p, back)); err != nil {
 		return err
 	}
+	out, err := s.outSince(ctx, p, before)
+	if err != nil {
+		return err
+	}
 	// A fast-path rollback before this one left a mark: git agrees now.
 	if err := s.clearPending(ctx, p); err != nil {
+		return err
+	}
+	rev, err := s.retireAfterDrain(ctx, p, out, "rollback")
+	if err != nil {
 		return err
 	}
 	at := s.Clock().UTC()
@@ -105,6 +119,7 @@ func (s *Stage) rollbackFast(ctx context.Context, p *plan.Plan, start time.Time,
 	back, bad := p.LiveColor, p.TargetColor
 	fmt.Fprintf(s.Out, "rollback: fast path (%s)\n", reason)
 	pending := fmt.Sprintf("since %s: %s", s.Clock().UTC().Format(time.RFC3339), truncate(reason, 200))
+	switchedAt := s.Clock().UTC().Format(time.RFC3339)
 	ann := switchAnnotations(p, back, bad)
 	ann[kube.AnnoPendingReconcile] = pending
 	t := s.Clock()
@@ -114,12 +129,17 @@ func (s *Stage) rollbackFast(ctx context.Context, p *plan.Plan, start time.Time,
 		}
 	}
 	fmt.Fprintf(s.Out, "switched %v back to %s directly [%s]\n", actives(p), back, s.Clock().Sub(t).Round(time.Millisecond))
+	for _, name := range actives(p) {
+		if err := s.Services.Annotate(ctx, p.Namespace, name, map[string]*string{kube.AnnoSwitchedAt: &switchedAt}); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(s.Out, "warning: git and Argo CD still say %s until reconciled; an Argo CD Application with selfHeal would put %s back, so bluegreen's set-up keeps selfHeal off (see README)\n", bad, bad)
 	if err := s.prove(ctx, p, back, coloredName(p, back)); err != nil {
 		return err
 	}
 	tr := &plan.Traffic{Live: back, Previous: bad, Mode: "direct", SwitchedAt: s.Clock().UTC(), PendingReconcile: pending}
-	if err := s.reconcile(ctx, p, tr); err != nil {
+	if err := s.reconcile(ctx, p, tr, tr.SwitchedAt); err != nil {
 		fmt.Fprintf(s.Out, "reconcile: not done (%v); the next rollback or drift --fix completes it\n", err)
 	}
 	s.record(p, plan.Rollback, start, tr, fmt.Sprintf("live = %s (fast path: %s)", back, reason))
@@ -127,40 +147,108 @@ func (s *Stage) rollbackFast(ctx context.Context, p *plan.Plan, start time.Time,
 	return nil
 }
 
-// reconcile brings git and Argo CD in line after a fast-path switch, then
-// clears the pending mark on the Services.
-func (s *Stage) reconcile(ctx context.Context, p *plan.Plan, tr *plan.Traffic) error {
+// reconcile brings git and Argo CD in line after a fast-path switch, clears
+// the pending mark on the Services, and retires the failed colour once it
+// has drained (its pods out of the endpoints since out).
+func (s *Stage) reconcile(ctx context.Context, p *plan.Plan, tr *plan.Traffic, out time.Time) error {
 	// --now asked for speed, not for skipping git: reconcile when both
 	// answer, and never commit what Argo CD cannot sync.
 	if reason := s.unreachable(ctx); reason != "" {
 		return fmt.Errorf("%s", reason)
 	}
-	rev, err := s.commitRollback(ctx, p, "rollback (reconcile after the fast path)")
+	rev, err := s.commitSwitchBack(ctx, p, "rollback (reconcile after the fast path)")
 	if err != nil {
 		return err
 	}
 	if err := s.clearPending(ctx, p); err != nil {
 		return err
 	}
-	tr.Revision, tr.PendingReconcile, tr.Retired, tr.Mode = rev, "", p.TargetColor, "gitops"
+	tr.Revision, tr.PendingReconcile, tr.Mode = rev, "", "gitops"
 	fmt.Fprintf(s.Out, "reconcile: git and Argo CD agree with the cluster at %s\n", short(rev))
+	if rev, err = s.retireAfterDrain(ctx, p, out, "rollback (reconcile after the fast path)"); err != nil {
+		return err
+	}
+	tr.Revision, tr.Retired = rev, p.TargetColor
 	return nil
 }
 
-// commitRollback commits, in one commit, the active Services back on the
-// plan's live colour and the failed colour scaled to zero, and syncs Argo CD.
-func (s *Stage) commitRollback(ctx context.Context, p *plan.Plan, what string) (string, error) {
+// commitSwitchBack commits the active Services back on the plan's live
+// colour and syncs Argo CD.
+func (s *Stage) commitSwitchBack(ctx context.Context, p *plan.Plan, what string) (string, error) {
 	back, bad := p.LiveColor, p.TargetColor
 	files, err := activeFiles(s.OutDir, s.Folder, p, back, switchAnnotations(p, back, bad))
 	if err != nil {
+		return "", err
+	}
+	msg := fmt.Sprintf("bluegreen: %s %s %s: live = %s\n\nPipeline: %s\n", p.App, envName(p), what, back, p.Pipeline.URL)
+	return s.commitAndSync(ctx, msg, nil, files)
+}
+
+// retireAfterDrain waits until the failed colour's pods have been out of
+// every active Service's endpoints for the drain period (counted from out,
+// when the proof showed them gone), proves it still, then commits the
+// colour scaled to zero and syncs Argo CD. Its pods then get their full
+// termination grace.
+func (s *Stage) retireAfterDrain(ctx context.Context, p *plan.Plan, out time.Time, what string) (string, error) {
+	back, bad := p.LiveColor, p.TargetColor
+	if err := s.drain(ctx, p, bad, out); err != nil {
+		return "", err
+	}
+	if err := s.prove(ctx, p, back, coloredName(p, back)); err != nil {
 		return "", err
 	}
 	owned, retired, err := retireFiles(s.OutDir, s.Folder, p)
 	if err != nil {
 		return "", err
 	}
-	msg := fmt.Sprintf("bluegreen: %s %s %s: live = %s, %s scaled to zero\n\nPipeline: %s\n", p.App, envName(p), what, back, bad, p.Pipeline.URL)
-	return s.commitAndSync(ctx, msg, []string{owned}, append(files, retired...))
+	msg := fmt.Sprintf("bluegreen: %s %s %s: %s scaled to zero after a %s drain\n\nPipeline: %s\n", p.App, envName(p), what, bad, s.Drain, p.Pipeline.URL)
+	return s.commitAndSync(ctx, msg, []string{owned}, retired)
+}
+
+// outSince is when the failed colour's pods left the active Services'
+// endpoints: now, proven, when this run switched back (and it stamps the
+// Services so that a re-run knows); the recorded switch time when they
+// selected the previous colour before this run (a rollback after a failed
+// verify, whose new colour never had live traffic, or a re-run).
+func (s *Stage) outSince(ctx context.Context, p *plan.Plan, before kube.Active) (time.Time, error) {
+	if before.Selected == p.LiveColor {
+		if t, err := time.Parse(time.RFC3339, before.Annotations[kube.AnnoSwitchedAt]); err == nil {
+			return t, nil
+		}
+		// No record of when: count from now.
+	}
+	now := s.Clock().UTC()
+	stamp := now.Format(time.RFC3339)
+	for _, name := range actives(p) {
+		if err := s.Services.Annotate(ctx, p.Namespace, name, map[string]*string{kube.AnnoSwitchedAt: &stamp}); err != nil {
+			return time.Time{}, err
+		}
+	}
+	return now, nil
+}
+
+// drain waits out what is left of the drain period after out.
+func (s *Stage) drain(ctx context.Context, p *plan.Plan, color plan.Color, out time.Time) error {
+	left := s.Drain - s.Clock().Sub(out)
+	if left <= 0 {
+		return nil
+	}
+	fmt.Fprintf(s.Out, "drain: %s's pods are out of %v's endpoints; scaling it down in %s\n", color, actives(p), left.Round(100*time.Millisecond))
+	sleep := s.Sleep
+	if sleep == nil {
+		sleep = func(ctx context.Context, d time.Duration) error {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(d):
+				return nil
+			}
+		}
+	}
+	if err := sleep(ctx, left); err != nil {
+		return outcome.Externalf("drain of %s: %w", color, err)
+	}
+	return nil
 }
 
 // clearPending removes the pending-reconcile mark from the active Services.

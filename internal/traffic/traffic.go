@@ -70,6 +70,13 @@ type Stage struct {
 	Direct  bool          // switch by patching the Services, not through git (no GitOps repo)
 	Now     bool          // rollback only: take the fast path even when git and Argo CD answer
 	Why     string        // with Now: why the fast path was asked for; "" says --now
+	// NoCapacityMatch switches without first sizing the target colour to
+	// the live colour's ready replicas (see matchCapacity).
+	NoCapacityMatch bool
+	// Drain is how long the old colour's pods must have been out of every
+	// active Service's EndpointSlices before it is scaled down: the time
+	// proxies and load balancers need to stop sending it new connections.
+	Drain time.Duration
 	// Evidence is what promote requires of the plan (see Evidence).
 	Evidence Evidence
 
@@ -81,11 +88,15 @@ type Stage struct {
 	Lock     Lock
 	Proof    Proof
 	Rollouts Rollouts
+	Scaler   Scaler
 
 	Out   io.Writer
 	Log   *slog.Logger
 	Clock func() time.Time
-	Pause func(ctx context.Context, try int) error // between GitOps retries; nil means a backoff
+	Pause func(ctx context.Context, try int) error         // between GitOps retries; nil means a backoff
+	Sleep func(ctx context.Context, d time.Duration) error // the drain wait; nil means a timer
+
+	matched *plan.Capacity // what matchCapacity did in this run
 }
 
 // actives are the app's active Service names.
@@ -167,6 +178,9 @@ func (s *Stage) prove(ctx context.Context, p *plan.Plan, color plan.Color, deplo
 }
 
 func (s *Stage) record(p *plan.Plan, stage plan.Stage, start time.Time, t *plan.Traffic, msg string) {
+	if t.Capacity == nil {
+		t.Capacity = s.matched
+	}
 	p.Traffic = t
 	p.Append(plan.Result{
 		Stage: stage, Outcome: outcome.OK.String(), Started: start.UTC(), Finished: s.Clock().UTC(), Message: msg,
