@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// loadPath is one switch measured under load.
+type loadPath struct {
+	name     string
+	failed   []int
+	ratio    []float64       // p99 during the switch / p99 of the steady second before
+	steady   []time.Duration // p99 of the steady second before
+	during   []time.Duration // p99 from the start of the switch to connMaxAge after kube-proxy had it
+	lastOld  []time.Duration // from the start of the switch to the old colour's last answer
+	requests int
+}
+
+func (l *loadPath) add(s switched, old string) {
+	steady := s.rs.Between(time.Time{}, s.start).Percentile(0.99)
+	during := s.rs.Between(s.start, s.end.Add(proxySync+connMaxAge)).Percentile(0.99)
+	l.failed = append(l.failed, len(s.rs.Failed()))
+	l.steady, l.during = append(l.steady, steady), append(l.during, during)
+	if steady > 0 {
+		l.ratio = append(l.ratio, float64(during)/float64(steady))
+	}
+	l.lastOld = append(l.lastOld, s.rs.Last(old).Sub(s.start))
+	l.requests += len(s.rs)
+}
+
+// BenchmarkSwitchUnderLoad measures each switch path on the real cluster,
+// Argo CD and data plane while 300 requests per second go to the active
+// Service's ClusterIP over 8 connections (half kept alive, redialled after
+// 1 s; half new per request): failed requests (goal 0), p99 latency during
+// the switch against the steady second before it (goal ≤ 1.2×), and the
+// time from the start of the switch to the old colour's last answer. Each
+// round runs promote (git + Argo CD), rollback (git + Argo CD, 2 s drain),
+// promote --direct, rollback --direct, and rollback --now after an untimed
+// promote. Run:
+//
+//	go test ./internal/cli -run '^$' -bench BenchmarkSwitchUnderLoad -benchtime 1x
+func BenchmarkSwitchUnderLoad(b *testing.B) {
+	w, _, url := servedWorld(b, dataplaneManifests("shop"), nil)
+	paths := map[string]*loadPath{}
+	order := []string{"promote (git + Argo CD)", "rollback (git + Argo CD)", "promote --direct", "rollback --direct", "rollback --now"}
+	for _, n := range order {
+		paths[n] = &loadPath{name: n}
+	}
+	drain := map[string]string{"BG_DRAIN": "2s"}
+	resync := func() {
+		if code, out, errOut := w.run("sync", nil); code != 0 {
+			b.Fatalf("sync: exit %d\n%s%s", code, out, errOut)
+		}
+	}
+	for i := 0; b.Loop(); i++ {
+		if i > 0 {
+			resync() // green was retired by the last rollback
+		}
+		paths[order[0]].add(w.underLoad(b, url, nil, "promote"), "blue")
+		paths[order[1]].add(w.underLoad(b, url, drain, "rollback"), "green")
+		resync()
+		paths[order[2]].add(w.underLoad(b, url, nil, "promote", "--direct"), "blue")
+		paths[order[3]].add(w.underLoad(b, url, nil, "rollback", "--direct"), "green")
+		if code, out, errOut := w.run("promote", nil); code != 0 {
+			b.Fatalf("promote: exit %d\n%s%s", code, out, errOut)
+		}
+		waitAnswered(b, url, "green")
+		paths[order[4]].add(w.underLoad(b, url, drain, "rollback", "--now"), "green")
+	}
+	var table strings.Builder
+	table.WriteString("| path | switches | requests | failed | p99 steady → during the switch (medians) | p99 during / steady (median, max) | switch start → last old-colour answer (median, max) |\n|---|---|---|---|---|---|---|\n")
+	for _, n := range order {
+		p := paths[n]
+		failed := 0
+		for _, f := range p.failed {
+			failed += f
+		}
+		fmt.Fprintf(&table, "| %s | %d | %d | %d | %s → %s | %.2f×, %.2f× | %s, %s |\n", n, len(p.failed), p.requests, failed,
+			median(p.steady).Round(100*time.Microsecond), median(p.during).Round(100*time.Microsecond), medianF(p.ratio), maxF(p.ratio), median(p.lastOld).Round(10*time.Millisecond), maxD(p.lastOld).Round(10*time.Millisecond))
+		b.ReportMetric(float64(failed), strings.NewReplacer(" ", "-", "(", "", ")", "", "+", "", "--", "").Replace(n)+"-failed")
+	}
+	fmt.Print(table.String()) // whole: a benchmark's log is cut short
+}
+
+func medianF(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func maxF(v []float64) float64 {
+	m := 0.0
+	for _, x := range v {
+		m = max(m, x)
+	}
+	return m
+}
+
+func maxD(v []time.Duration) time.Duration {
+	var m time.Duration
+	for _, x := range v {
+		m = max(m, x)
+	}
+	return m
+}
