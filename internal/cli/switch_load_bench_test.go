@@ -8,20 +8,24 @@ import (
 	"time"
 )
 
+// switchSettle ends "during the switch" for latency: a second for
+// kube-proxy's sync and one for the kept-alive connections' redial.
+const switchSettle = time.Second + connMaxAge
+
 // loadPath is one switch measured under load.
 type loadPath struct {
 	name     string
 	failed   []int
 	ratio    []float64       // p99 during the switch / p99 of the steady second before
 	steady   []time.Duration // p99 of the steady second before
-	during   []time.Duration // p99 from the start of the switch to connMaxAge after kube-proxy had it
+	during   []time.Duration // p99 from the start of the switch to switchSettle after the command
 	lastOld  []time.Duration // from the start of the switch to the old colour's last answer
 	requests int
 }
 
 func (l *loadPath) add(s switched, old string) {
 	steady := s.rs.Between(time.Time{}, s.start).Percentile(0.99)
-	during := s.rs.Between(s.start, s.end.Add(proxySync+connMaxAge)).Percentile(0.99)
+	during := s.rs.Between(s.start, s.end.Add(switchSettle)).Percentile(0.99)
 	l.failed = append(l.failed, len(s.rs.Failed()))
 	l.steady, l.during = append(l.steady, steady), append(l.during, during)
 	if steady > 0 {

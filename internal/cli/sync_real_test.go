@@ -75,7 +75,7 @@ func (w *world) env(extra map[string]string) map[string]string {
 		"BG_GITOPS_PROJECT": "platform/gitops",
 		"BG_ARGOCD_SERVER":  w.argo.Addr(), "BG_ARGOCD_TOKEN": w.argo.Token(), "BG_ARGOCD_PLAINTEXT": "true",
 		"BG_ARGOCD_APP": w.app, "BG_TIMEOUT": "90s",
-		"BG_DRAIN":        "1s", // these worlds have no proxies to wait for
+		"BG_DRAIN":        "0s", // these worlds have no proxies to wait for
 		"CI_PIPELINE_URL": "https://gitlab.example.com/shop/-/pipelines/1",
 		// These worlds' pipelines have no verify or approve job, and say so,
 		// as pipeline.yml does for the jobs it leaves out.
