@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -183,43 +182,7 @@ func (ar *argoRolloutsBench) waitState(b *testing.B, what string, ok func(kube.R
 // the ReplicaSet hash's pods that are ready now, polling every 10 ms.
 func watchOnly(tb testing.TB, w *world, svc, hash string) <-chan time.Time {
 	tb.Helper()
-	ctx := context.Background()
-	pods, err := w.cluster.Client().CoreV1().Pods(w.ns).List(ctx, metav1.ListOptions{LabelSelector: kube.HashLabel + "=" + hash})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	want := map[string]bool{}
-	for _, p := range pods.Items {
-		if isReady(p) {
-			want[p.Status.PodIP] = true
-		}
-	}
-	flipped := make(chan time.Time, 1)
-	go func() {
-		_ = wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-			slices, err := w.cluster.Client().DiscoveryV1().EndpointSlices(w.ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + svc})
-			if err != nil {
-				return false, nil
-			}
-			n := 0
-			for _, s := range slices.Items {
-				for _, e := range s.Endpoints {
-					for _, a := range e.Addresses {
-						if !want[a] {
-							return false, nil
-						}
-						n++
-					}
-				}
-			}
-			if n == len(want) && n > 0 {
-				flipped <- time.Now()
-				return true, nil
-			}
-			return false, nil
-		})
-	}()
-	return flipped
+	return watchEndpoints(tb, w, svc, kube.HashLabel+"="+hash)
 }
 
 func waitFlip(b *testing.B, flipped <-chan time.Time, start time.Time, what string) time.Duration {

@@ -86,13 +86,21 @@ func (w *world) timeSwitchAndJob(b *testing.B, env map[string]string, color stri
 // most a minute.
 func (w *world) watchFlip(tb testing.TB, color string) <-chan time.Time {
 	tb.Helper()
+	return watchEndpoints(tb, w, "shop", "bluegreen.dev/color="+color)
+}
+
+// watchEndpoints reports when Service svc's EndpointSlices first hold
+// exactly the ready pods (those ready now) that pods selects, polling
+// every 10ms for at most a minute.
+func watchEndpoints(tb testing.TB, w *world, svc, pods string) <-chan time.Time {
+	tb.Helper()
 	ctx := context.Background()
-	pods, err := w.cluster.Client().CoreV1().Pods(w.ns).List(ctx, metav1.ListOptions{LabelSelector: "bluegreen.dev/color=" + color})
+	list, err := w.cluster.Client().CoreV1().Pods(w.ns).List(ctx, metav1.ListOptions{LabelSelector: pods})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	want := map[string]bool{}
-	for _, p := range pods.Items {
+	for _, p := range list.Items {
 		if isReady(p) {
 			want[p.Status.PodIP] = true
 		}
@@ -100,7 +108,7 @@ func (w *world) watchFlip(tb testing.TB, color string) <-chan time.Time {
 	flipped := make(chan time.Time, 1)
 	go func() {
 		_ = wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-			slices, err := w.cluster.Client().DiscoveryV1().EndpointSlices(w.ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=shop"})
+			slices, err := w.cluster.Client().DiscoveryV1().EndpointSlices(w.ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + svc})
 			if err != nil {
 				return false, nil
 			}
