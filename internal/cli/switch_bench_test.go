@@ -21,10 +21,7 @@ func BenchmarkSwitchLatency(b *testing.B) {
 	w := newWorld(b)
 	env := w.env(map[string]string{"CI_PIPELINE_ID": "10", "CI_PROJECT_PATH": "shop/web"})
 	for _, image := range []string{"registry.example.com/shop:1", "registry.example.com/shop:2"} {
-		if code, out, errOut := runCLI(b, env, "render", "--manifests", shopManifests(b), "--image", image); code != 0 {
-			b.Fatalf("render: %s%s", out, errOut)
-		}
-		if code, out, errOut := runCLI(b, env, "sync"); code != 0 {
+		if code, out, errOut := w.release(shopManifests(b), image, map[string]string{"CI_PIPELINE_ID": "10", "CI_PROJECT_PATH": "shop/web"}); code != 0 {
 			b.Fatalf("sync: %s%s", out, errOut)
 		}
 	}
