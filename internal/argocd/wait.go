@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 )
 
 // Reasons a Wait ends without success. Test them with errors.Is; the error
@@ -97,9 +98,30 @@ func (c *Client) Wait(ctx context.Context, app, revision string, progress func(S
 // with ErrNotPruned, since it would keep the app OutOfSync to the deadline.
 func (c *Client) WaitFor(ctx context.Context, app, revision string, same func(revision string) bool, pruned []ResourceRef, progress func(Status)) (Status, error) {
 	return c.waitUntil(ctx, app, revision, progress, func(st Status) (bool, error) {
-		return verdict(st, revision, same, pruned)
+		done, err := verdict(st, revision, same, pruned)
+		if !errors.Is(err, ErrNotPruned) {
+			return done, err
+		}
+		// Right after a sync the server's state can list objects the sync
+		// has just created as requiring pruning (its comparison lags the
+		// operation): a stray counts only when a fresh read a moment later
+		// still shows it.
+		select {
+		case <-ctx.Done():
+			return false, err
+		case <-time.After(strayRecheck):
+		}
+		fresh, gerr := c.Get(ctx, app)
+		if gerr != nil {
+			return false, err
+		}
+		return verdict(fresh, revision, same, pruned)
 	})
 }
+
+// strayRecheck is how long after a state that shows strays the wait reads
+// the Application again before it believes them.
+const strayRecheck = time.Second
 
 // WaitOperation follows app until its sync operation at revision has ended,
 // however the Application compares afterwards: the wait for a selective
