@@ -85,7 +85,7 @@ func runDrift(ctx context.Context, env *Env, log *slog.Logger, cfg *config.Drift
 		ArgoApp: cfg.ArgoCD.App, KeepRevisions: cfg.KeepRevisions,
 		Fix: cfg.Fix, Holder: holder(cfg.CI, &plan.Plan{}), Timeout: cfg.Timeout, Drain: cfg.Drain,
 		Live: drift.Kube{Dynamic: differ.Dynamic, Metadata: md, Mapper: differ.Mapper},
-		Repo: gl, Lock: kube.Lock{Client: kc, TTL: cfg.LockTTL}, Services: kube.Services{Client: kc},
+		Repo: gl, Lock: kube.Lock{Client: kc, TTL: cfg.LockTTL}, Services: kube.Services{Client: kc}, Capacity: kube.Capacity{Client: kc},
 		IssueLabel: cfg.IssueLabel,
 		Out:        env.Stdout, Log: log, Clock: env.Now,
 	}

@@ -16,6 +16,7 @@ type objectFacts struct {
 	active     bool       // an active Service of the app
 	recorded   plan.Color // the colour the last switch recorded on it
 	hpaOwned   bool       // a Deployment an HPA scales
+	raised     bool       // an HPA whose live object carries a capacity match's raise (kube.AnnoMinBefore)
 	known      bool       // a kind whose server defaults bluegreen knows
 }
 
@@ -68,6 +69,9 @@ func expected(f objectFacts, c change) (diffVerdict, bool) {
 		return diffVerdict{Expected, "argo-rollouts", "the ReplicaSet Argo Rollouts points the Service at (the Rollout invariants check it)"}, true
 	case f.kind == "Rollout" && match([]string{"spec", "paused"}, p) && c.kind == liveOnly:
 		return diffVerdict{Expected, "argo-rollouts", "the Rollout's pause, which promote clears"}, true
+	case f.kind == "HorizontalPodAutoscaler" && f.raised && (match([]string{"spec", "minReplicas"}, p) || match([]string{"spec", "maxReplicas"}, p) ||
+		(match([]string{"metadata", "annotations"}, p) && len(p) > 2 && strings.HasPrefix(p[2], "bluegreen.dev/"))):
+		return diffVerdict{Expected, "capacity", "raised by bluegreen to the live colour's size for the switch; restored when the other colour is retired"}, true
 	case f.kind == "Deployment" && f.hpaOwned && match([]string{"spec", "replicas"}, p):
 		return diffVerdict{Expected, "replicas", "owned by the HorizontalPodAutoscaler"}, true
 	case f.kind == "Deployment" && match([]string{"spec", "template", "metadata", "annotations", "kubectl.kubernetes.io/restartedAt"}, p) && c.kind == liveOnly:

@@ -112,6 +112,9 @@ func TestClassify_SeverityOfEachDifference(t *testing.T) {
 	hpa := deploy
 	hpa.hpaOwned = true
 	active := objectFacts{kind: "Service", name: "shop", active: true, recorded: "green", known: true}
+	autoscaler := objectFacts{kind: "HorizontalPodAutoscaler", name: "shop-blue", known: true}
+	raised := autoscaler
+	raised.raised = true
 	p := func(s ...string) []string { return s }
 	tests := []struct {
 		name  string
@@ -126,6 +129,10 @@ func TestClassify_SeverityOfEachDifference(t *testing.T) {
 		{"the switch stamps", active, change{path: p("metadata", "annotations", "bluegreen.dev/idle-until"), kind: liveOnly, live: "t"}, Expected, "switch"},
 		{"replicas an HPA owns", hpa, change{path: p("spec", "replicas"), kind: changed, git: 2.0, live: int64(5)}, Expected, "replicas"},
 		{"replicas scaled by hand", deploy, change{path: p("spec", "replicas"), kind: changed, git: 2.0, live: int64(5)}, Dangerous, "replicas"},
+		{"minReplicas a capacity match raised", raised, change{path: p("spec", "minReplicas"), kind: changed, git: 2.0, live: int64(6)}, Expected, "capacity"},
+		{"the note of what it replaced", raised, change{path: p("metadata", "annotations", "bluegreen.dev/min-replicas-before"), kind: liveOnly, live: "2"}, Expected, "capacity"},
+		{"minReplicas raised by hand", autoscaler, change{path: p("spec", "minReplicas"), kind: changed, git: 2.0, live: int64(6)}, Dangerous, "replicas"},
+		{"an HPA's metrics changed while it is raised", raised, change{path: p("spec", "metrics"), kind: changed}, Dangerous, "field"},
 		{"an image", deploy, change{path: p("spec", "template", "spec", "containers", "[name=web]", "image"), kind: changed, git: "a", live: "b"}, Dangerous, "image"},
 		{"an env var added", deploy, change{path: p("spec", "template", "spec", "containers", "[name=web]", "env", "[name=X]"), kind: liveOnly}, Dangerous, "env"},
 		{"resources set by hand", deploy, change{path: p("spec", "template", "spec", "containers", "[name=web]", "resources", "limits"), kind: liveOnly}, Dangerous, "resources"},

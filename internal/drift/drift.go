@@ -67,6 +67,7 @@ type Stage struct {
 	ArgoCD   ArgoCD // nil: Argo CD is not checked
 	Lock     Lock
 	Services Services
+	Capacity Capacity // nil: a capacity raise git does not hold is not restored
 
 	Out   io.Writer
 	Log   *slog.Logger

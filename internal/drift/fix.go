@@ -133,6 +133,11 @@ func (s *Stage) reconcile(ctx context.Context, p *pass, app string) (string, str
 	if err != nil {
 		return "", "", err
 	}
+	restored, rrefs, err := restoreFiles(g, live, s.Namespace)
+	if err != nil {
+		return "", "", err
+	}
+	retired, refs = append(retired, restored...), append(refs, rrefs...)
 	var names []string
 	for _, svc := range actives {
 		refs = append(refs, gitops.Object{Kind: "Service", Namespace: s.Namespace, Name: svc.Name})
@@ -148,7 +153,11 @@ func (s *Stage) reconcile(ctx context.Context, p *pass, app string) (string, str
 	if err := traffic.ClearPending(ctx, s.Services, s.Namespace, names, s.Out); err != nil {
 		return rev, "", fmt.Errorf("git agrees at %s, but the pending mark stays: %w", short(rev), err)
 	}
-	return rev, fmt.Sprintf("git says live = %s and %s is scaled to zero at %s; the pending mark is cleared", live, bad, short(rev)), nil
+	what, err := s.restoreLive(ctx, a, live)
+	if err != nil {
+		return rev, "", fmt.Errorf("git agrees at %s, but the capacity raise stays: %w", short(rev), err)
+	}
+	return rev, fmt.Sprintf("git says live = %s and %s is scaled to zero at %s; the pending mark is cleared%s", live, bad, short(rev), restoredNote(rrefs, what)), nil
 }
 
 // scaleDown scales the idle colour to zero in git and syncs it, once its
@@ -174,14 +183,23 @@ func (s *Stage) scaleDown(ctx context.Context, p *pass, app string) (string, str
 	if err != nil {
 		return "", "", err
 	}
+	restored, rrefs, err := restoreFiles(g, a.live, s.Namespace)
+	if err != nil {
+		return "", "", err
+	}
+	files, refs = append(files, restored...), append(refs, rrefs...)
 	folder := s.Folder(app)
-	msg := fmt.Sprintf("bluegreen drift --fix: %s %s: %s scaled to zero\n\nIts rollback window ended %s; %s stays live.\n%s",
-		app, s.Environment, idle, until.UTC().Format(time.RFC3339), a.live, jobLine(s.JobURL))
+	msg := fmt.Sprintf("bluegreen drift --fix: %s %s: %s scaled to zero\n\nIts rollback window ended %s; %s stays live%s.\n%s",
+		app, s.Environment, idle, until.UTC().Format(time.RFC3339), a.live, restoredNote(rrefs, ""), jobLine(s.JobURL))
 	rev, err := s.commitAndSync(ctx, p.argo[app], msg, []string{path.Join(folder, string(idle))}, files, refs)
 	if err != nil {
 		return "", "", err
 	}
-	return rev, fmt.Sprintf("%s is scaled to zero at %s", idle, short(rev)), nil
+	what, err := s.restoreLive(ctx, a, a.live)
+	if err != nil {
+		return rev, "", fmt.Errorf("%s is scaled to zero at %s, but the capacity raise stays: %w", idle, short(rev), err)
+	}
+	return rev, fmt.Sprintf("%s is scaled to zero at %s%s", idle, short(rev), restoredNote(rrefs, what)), nil
 }
 
 // reread reads the active Services again, under the lock, and checks that

@@ -145,6 +145,15 @@ func factsOf(a *appLive, g *gitApp, obj *unstructured.Unstructured) objectFacts 
 			f.active, f.recorded = true, plan.Color(svc.Annotations[kube.AnnoLive])
 		}
 	}
+	if kind == "HorizontalPodAutoscaler" {
+		for _, hs := range a.hpas {
+			for _, h := range hs {
+				if h.Name == name {
+					_, f.raised = h.Annotations[kube.AnnoMinBefore]
+				}
+			}
+		}
+	}
 	if kind == "Deployment" {
 		f.hpaOwned = len(a.hpas[name]) > 0
 		for _, o := range g.objects() {

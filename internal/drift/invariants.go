@@ -312,7 +312,7 @@ func checkIdle(s *snapshot, a *appLive, now time.Time) []Finding {
 		replicas = *d.Spec.Replicas
 	}
 	if replicas == 0 && len(a.hpas[d.Name]) == 0 {
-		return nil
+		return lingeringRaise(a)
 	}
 	up := fmt.Sprintf("%d replica(s)", replicas)
 	if len(a.hpas[d.Name]) > 0 {

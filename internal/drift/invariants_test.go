@@ -126,6 +126,14 @@ func TestInvariants_EachBrokenOneIsCaughtWithItsSeverity(t *testing.T) {
 		{"blue scaled to zero", t0.Add(time.Hour), func(t *testing.T, o map[string]*unstructured.Unstructured) {
 			set(t, o["deploy/blue"], int64(0), "spec", "replicas")
 		}, idle, ""},
+		{"blue retired, green's HPA still raised", t0.Add(time.Hour), func(t *testing.T, o map[string]*unstructured.Unstructured) {
+			set(t, o["deploy/blue"], int64(0), "spec", "replicas")
+			o["hpa/green"] = live(t, `{apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, metadata: {name: shop-green, annotations: {bluegreen.dev/min-replicas-before: "2"}}, spec: {minReplicas: 6, maxReplicas: 10, scaleTargetRef: {kind: Deployment, name: shop-green}}}`)
+		}, idle, "dangerous capacity"},
+		{"blue retired, green's HPA restored", t0.Add(time.Hour), func(t *testing.T, o map[string]*unstructured.Unstructured) {
+			set(t, o["deploy/blue"], int64(0), "spec", "replicas")
+			o["hpa/green"] = live(t, `{apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, metadata: {name: shop-green}, spec: {minReplicas: 2, maxReplicas: 10, scaleTargetRef: {kind: Deployment, name: shop-green}}}`)
+		}, idle, ""},
 		{"no window recorded", t0.Add(time.Hour), func(t *testing.T, o map[string]*unstructured.Unstructured) {
 			unstructured.RemoveNestedField(o["svc/shop"].Object, "metadata", "annotations", "bluegreen.dev/idle-until")
 		}, idle, "dangerous no-window"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,15 @@ type Capacity struct {
 	Interval time.Duration // poll interval; 0 means 250 ms
 }
 
+// The annotations bluegreen puts on a HorizontalPodAutoscaler whose
+// minReplicas (and maxReplicas) it raised to match the live colour: the
+// values to restore once the rollback window is over (the other colour is
+// retired). They are in git when git holds the raise.
+const (
+	AnnoMinBefore = "bluegreen.dev/min-replicas-before"
+	AnnoMaxBefore = "bluegreen.dev/max-replicas-before"
+)
+
 // Size is a Deployment's capacity now.
 type Size struct {
 	Exists   bool
@@ -33,6 +43,7 @@ type Size struct {
 	HPA      string // the HPA that scales it, "" when none
 	HPAMin   int32
 	HPAMax   int32
+	Raised   bool // the HPA carries AnnoMinBefore: bluegreen raised it and has not restored it yet
 }
 
 // Size reads a Deployment and the HPA that scales it. A missing Deployment
@@ -57,23 +68,32 @@ func (c Capacity) Size(ctx context.Context, ns, deployment string) (Size, error)
 			if h.Spec.MinReplicas != nil {
 				s.HPAMin = *h.Spec.MinReplicas
 			}
+			_, s.Raised = h.Annotations[AnnoMinBefore]
 		}
 	}
 	return s, nil
 }
 
 // Raise makes the Deployment run at least n replicas by a direct patch: its
-// HPA's minReplicas (and maxReplicas when below n) when it has one, else its
-// scale.
+// HPA's minReplicas (and maxReplicas when below n) when it has one, noting
+// the values before in AnnoMinBefore and AnnoMaxBefore (unless an earlier
+// raise, not yet restored, noted them), else its scale.
 func (c Capacity) Raise(ctx context.Context, ns, deployment string, s Size, n int32) error {
 	if s.HPA != "" {
-		patch := map[string]any{"minReplicas": n}
-		if s.HPAMax < n {
-			patch["maxReplicas"] = n
+		spec := map[string]any{"minReplicas": n}
+		notes := map[string]any{}
+		if !s.Raised {
+			notes[AnnoMinBefore] = fmt.Sprint(s.HPAMin)
 		}
-		body, err := jsonPatchSpec(patch)
+		if s.HPAMax < n {
+			spec["maxReplicas"] = n
+			if !s.Raised {
+				notes[AnnoMaxBefore] = fmt.Sprint(s.HPAMax)
+			}
+		}
+		body, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": notes}, "spec": spec})
 		if err != nil {
-			return err
+			return fmt.Errorf("encode patch: %w", err)
 		}
 		if _, err := c.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Patch(ctx, s.HPA, types.MergePatchType, body, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
 			return outcome.Externalf("raise minReplicas of HorizontalPodAutoscaler %s/%s to %d: %w", ns, s.HPA, n, err)
@@ -90,16 +110,68 @@ func (c Capacity) Raise(ctx context.Context, ns, deployment string, s Size, n in
 	return nil
 }
 
-// Lower sets the HPA's minReplicas back to min, by a direct patch.
-func (c Capacity) Lower(ctx context.Context, ns, hpa string, min int32) error {
-	body, err := jsonPatchSpec(map[string]any{"minReplicas": min})
+// Restore puts back, by a direct patch, the minReplicas (and maxReplicas)
+// that Raise noted on the HorizontalPodAutoscaler scaling the Deployment,
+// and removes the notes. It says what it did, "" when there was nothing to
+// restore. The HPA then scales the Deployment to its load again.
+func (c Capacity) Restore(ctx context.Context, ns, deployment string) (string, error) {
+	hpas, err := c.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return err
+		return "", outcome.Externalf("list HorizontalPodAutoscalers of %s: %w", ns, err)
 	}
-	if _, err := c.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Patch(ctx, hpa, types.MergePatchType, body, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
-		return outcome.Externalf("restore minReplicas of HorizontalPodAutoscaler %s/%s to %d: %w", ns, hpa, min, err)
+	var done []string
+	for _, h := range hpas.Items {
+		if h.Spec.ScaleTargetRef.Kind != "Deployment" || h.Spec.ScaleTargetRef.Name != deployment {
+			continue
+		}
+		spec, what, err := RestoredSpec(h.Name, h.Annotations)
+		if err != nil || spec == nil {
+			if err != nil {
+				err = outcome.Externalf("HorizontalPodAutoscaler %s/%s: %w", ns, h.Name, err)
+			}
+			return "", err
+		}
+		body, err := json.Marshal(map[string]any{
+			"metadata": map[string]any{"annotations": map[string]any{AnnoMinBefore: nil, AnnoMaxBefore: nil}},
+			"spec":     spec,
+		})
+		if err != nil {
+			return "", fmt.Errorf("encode patch: %w", err)
+		}
+		if _, err := c.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Patch(ctx, h.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
+			return "", outcome.Externalf("restore HorizontalPodAutoscaler %s/%s (%s): %w", ns, h.Name, what, err)
+		}
+		done = append(done, what)
 	}
-	return nil
+	return strings.Join(done, "; "), nil
+}
+
+// RestoredSpec is the spec fields to set on the HorizontalPodAutoscaler
+// name, given its annotations, to undo a raise (nil when it carries no
+// raise), and a description. Annotations are read from the cluster or git,
+// so a value that is not a replica count is an error.
+func RestoredSpec(name string, annotations map[string]string) (map[string]any, string, error) {
+	if _, ok := annotations[AnnoMinBefore]; !ok {
+		return nil, "", nil
+	}
+	spec := map[string]any{}
+	what := []string{}
+	for _, a := range []struct{ anno, field string }{{AnnoMinBefore, "minReplicas"}, {AnnoMaxBefore, "maxReplicas"}} {
+		v, ok := annotations[a.anno]
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < 1 {
+			return nil, "", fmt.Errorf("annotation %s: %q is not a replica count", a.anno, v)
+		}
+		spec[a.field] = n
+		what = append(what, fmt.Sprintf("%s back to %d", a.field, n))
+	}
+	if max, ok := spec["maxReplicas"].(int64); ok && max < spec["minReplicas"].(int64) {
+		return nil, "", fmt.Errorf("annotation %s: %d is below %s %d", AnnoMaxBefore, max, AnnoMinBefore, spec["minReplicas"])
+	}
+	return spec, "HorizontalPodAutoscaler " + name + " " + strings.Join(what, ", "), nil
 }
 
 // WaitReady polls until at least n of the Deployment's pods are Ready and,

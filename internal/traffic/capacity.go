@@ -14,11 +14,12 @@ import (
 	"gitlab.com/platform/bluegreen/internal/plan"
 )
 
-// Scaler reads and raises a colour's capacity (see kube.Capacity).
+// Scaler reads, raises and restores a colour's capacity (see kube.Capacity).
 type Scaler interface {
 	Size(ctx context.Context, ns, deployment string) (kube.Size, error)
 	Raise(ctx context.Context, ns, deployment string, s kube.Size, n int32) error
 	WaitReady(ctx context.Context, ns, deployment string, services []string, n int32, progress func(string)) (int32, error)
+	Restore(ctx context.Context, ns, deployment string) (string, error)
 }
 
 // matchCapacity makes the colour about to take live traffic at least as big
@@ -133,10 +134,7 @@ func capacityFiles(outDir, folder string, p *plan.Plan, deployment string, n int
 			}
 			_ = unstructured.SetNestedField(m, int64(n), "spec", "replicas")
 		case o.Kind == "HorizontalPodAutoscaler" && ref == deployment:
-			_ = unstructured.SetNestedField(m, int64(n), "spec", "minReplicas")
-			if v, _, _ := unstructured.NestedFieldNoCopy(m, "spec", "maxReplicas"); asInt(v) < int64(n) {
-				_ = unstructured.SetNestedField(m, int64(n), "spec", "maxReplicas")
-			}
+			raiseHPA(m, n)
 		default:
 			continue
 		}
@@ -147,6 +145,50 @@ func capacityFiles(outDir, folder string, p *plan.Plan, deployment string, n int
 		files = append(files, gitops.File{Path: path.Join(folder, o.File), Data: data})
 	}
 	return files, nil
+}
+
+// raiseHPA sets a HorizontalPodAutoscaler's minReplicas (and maxReplicas
+// when below) to n and notes the values before in its annotations, for the
+// restore after the rollback window (kube.Capacity.Restore, drift --fix).
+func raiseHPA(m map[string]any, n int32) {
+	u := unstructured.Unstructured{Object: m}
+	notes := u.GetAnnotations()
+	if notes == nil {
+		notes = map[string]string{}
+	}
+	_, raised := notes[kube.AnnoMinBefore]
+	min := int64(1) // the API's default
+	if v, found, _ := unstructured.NestedFieldNoCopy(m, "spec", "minReplicas"); found {
+		min = asInt(v)
+	}
+	if !raised {
+		notes[kube.AnnoMinBefore] = fmt.Sprint(min)
+	}
+	_ = unstructured.SetNestedField(m, int64(n), "spec", "minReplicas")
+	if v, _, _ := unstructured.NestedFieldNoCopy(m, "spec", "maxReplicas"); asInt(v) < int64(n) {
+		if !raised {
+			notes[kube.AnnoMaxBefore] = fmt.Sprint(asInt(v))
+		}
+		_ = unstructured.SetNestedField(m, int64(n), "spec", "maxReplicas")
+	}
+	u.SetAnnotations(notes)
+}
+
+// restoreCapacity puts back the HorizontalPodAutoscaler minReplicas that a
+// capacity match raised on color, directly (a rollback raises the colour
+// it goes back to directly: its files are not in this plan).
+func (s *Stage) restoreCapacity(ctx context.Context, p *plan.Plan, color plan.Color) error {
+	if s.Scaler == nil {
+		return nil
+	}
+	what, err := s.Scaler.Restore(ctx, p.Namespace, coloredName(p, color))
+	if err != nil {
+		return err
+	}
+	if what != "" {
+		fmt.Fprintf(s.Out, "capacity: %s, now that %s is the only colour\n", what, color)
+	}
+	return nil
 }
 
 // previews are the app's preview Service names.

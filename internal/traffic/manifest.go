@@ -150,3 +150,33 @@ func Locked(ctx context.Context, l Lock, ns, app, holder string, log *slog.Logge
 	}
 	return err
 }
+
+// RestoreCapacity returns obj as git holds it once a capacity match's raise
+// is over: a HorizontalPodAutoscaler carrying kube.AnnoMinBefore gets its
+// minReplicas (and maxReplicas) back and loses the notes, and true. Any
+// other object is returned as it is, with false; obj is never modified.
+func RestoreCapacity(obj map[string]any) (map[string]any, bool, error) {
+	u := unstructured.Unstructured{Object: obj}
+	gvk := u.GroupVersionKind()
+	if gvk.Kind != "HorizontalPodAutoscaler" || gvk.Group != "autoscaling" {
+		return obj, false, nil
+	}
+	spec, _, err := kube.RestoredSpec(u.GetName(), u.GetAnnotations())
+	if err != nil || spec == nil {
+		if err != nil {
+			err = fmt.Errorf("HorizontalPodAutoscaler %s: %w", u.GetName(), err)
+		}
+		return obj, false, err
+	}
+	out := unstructured.Unstructured{Object: runtime.DeepCopyJSON(obj)}
+	for field, v := range spec {
+		if err := unstructured.SetNestedField(out.Object, v, "spec", field); err != nil {
+			return obj, false, fmt.Errorf("spec.%s of HorizontalPodAutoscaler %s: %w", field, u.GetName(), err)
+		}
+	}
+	notes := out.GetAnnotations()
+	delete(notes, kube.AnnoMinBefore)
+	delete(notes, kube.AnnoMaxBefore)
+	out.SetAnnotations(notes)
+	return out.Object, true, nil
+}

@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"gitlab.com/platform/bluegreen/internal/kube"
@@ -81,5 +82,53 @@ func TestRetire_ScalesDeploymentsDropsHPAsKeepsTheRest(t *testing.T) {
 				t.Errorf("%s: changed: %v", tt.name, out)
 			}
 		}
+	}
+}
+
+func TestRaiseThenRestoreCapacity_GivesTheHPAItsOwnBoundsBack(t *testing.T) {
+	t.Parallel()
+	hpa := func() map[string]any {
+		return map[string]any{"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+			"metadata": map[string]any{"name": "shop-green", "annotations": map[string]any{"example.com/keep": "yes"}},
+			"spec":     map[string]any{"minReplicas": 2.0, "maxReplicas": 4.0}}
+	}
+	m := hpa()
+	raiseHPA(m, 6)
+	ann := m["metadata"].(map[string]any)["annotations"].(map[string]any)
+	if spec := m["spec"].(map[string]any); spec["minReplicas"] != int64(6) || spec["maxReplicas"] != int64(6) ||
+		ann[kube.AnnoMinBefore] != "2" || ann[kube.AnnoMaxBefore] != "4" {
+		t.Fatalf("raised: %v", m)
+	}
+	raiseHPA(m, 8) // a second raise before the restore keeps the first notes
+	if ann := m["metadata"].(map[string]any)["annotations"].(map[string]any); ann[kube.AnnoMinBefore] != "2" || ann[kube.AnnoMaxBefore] != "4" {
+		t.Fatalf("a second raise rewrote the notes: %v", ann)
+	}
+	out, restored, err := RestoreCapacity(m)
+	if err != nil || !restored {
+		t.Fatalf("restore: %v %v", restored, err)
+	}
+	want := hpa()
+	want["spec"] = map[string]any{"minReplicas": int64(2), "maxReplicas": int64(4)}
+	if !reflect.DeepEqual(out, want) {
+		t.Errorf("restored %v\nwant     %v", out, want)
+	}
+	if _, restored, _ := RestoreCapacity(hpa()); restored {
+		t.Error("an HPA without notes was restored")
+	}
+	for _, notes := range []map[string]any{
+		{kube.AnnoMinBefore: "two"},
+		{kube.AnnoMinBefore: "0"},
+		{kube.AnnoMinBefore: "99999999999"},
+		{kube.AnnoMinBefore: "5", kube.AnnoMaxBefore: "3"},
+	} {
+		bad := hpa()
+		bad["metadata"].(map[string]any)["annotations"] = notes
+		if _, _, err := RestoreCapacity(bad); err == nil || !strings.Contains(err.Error(), "HorizontalPodAutoscaler shop-green") {
+			t.Errorf("notes %v: err %v, want one naming the HPA", notes, err)
+		}
+	}
+	deploy := map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "x", "annotations": map[string]any{kube.AnnoMinBefore: "2"}}}
+	if _, restored, _ := RestoreCapacity(deploy); restored {
+		t.Error("a Deployment was restored")
 	}
 }

@@ -202,7 +202,11 @@ func (s *Stage) retireAfterDrain(ctx context.Context, p *plan.Plan, out time.Tim
 		return "", err
 	}
 	msg := fmt.Sprintf("bluegreen: %s %s %s: %s scaled to zero after a %s drain\n\nPipeline: %s\n", p.App, envName(p), what, bad, s.Drain, p.Pipeline.URL)
-	return s.commitAndSync(ctx, msg, []string{owned}, retired)
+	rev, err := s.commitAndSync(ctx, msg, []string{owned}, retired)
+	if err != nil {
+		return "", err
+	}
+	return rev, s.restoreCapacity(ctx, p, back)
 }
 
 // outSince is when the failed colour's pods left the active Services'
