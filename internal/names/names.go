@@ -97,6 +97,25 @@ func Color(c string, none bool) error {
 	return fmt.Errorf("colour %s is not blue or green", Quote(c))
 }
 
+// MaxPodTemplateHash is the longest rollouts-pod-template-hash bluegreen
+// accepts: Argo Rollouts writes about ten characters.
+const MaxPodTemplateHash = 32
+
+// PodTemplateHash checks an Argo Rollouts ReplicaSet hash (the value of
+// its pods' rollouts-pod-template-hash label): 1 to MaxPodTemplateHash
+// lower-case letters and digits. Nothing else is allowed, so that it can
+// be put in a label matcher or a selector without escaping.
+func PodTemplateHash(h string) error {
+	ok := h != "" && len(h) <= MaxPodTemplateHash
+	for _, r := range h {
+		ok = ok && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+	}
+	if !ok {
+		return fmt.Errorf("ReplicaSet hash %s is invalid: want 1 to %d lower-case letters and digits (a rollouts-pod-template-hash)", Quote(h), MaxPodTemplateHash)
+	}
+	return nil
+}
+
 // RelPath checks a slash-separated path that must stay inside the folder it
 // is relative to: not empty, not absolute, clean (no "." or ".." element,
 // no doubled or trailing slash), no backslash and no control character.

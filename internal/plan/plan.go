@@ -26,8 +26,9 @@ import (
 
 // SchemaVersion is the version this binary writes. Load refuses newer ones,
 // and fields it does not know: a new field needs a new version.
-// Version 2 added monitor; a version-1 plan is read as it is.
-const SchemaVersion = 2
+// Version 2 added monitor, version 3 workload.rollout; older plans are
+// read as they are.
+const SchemaVersion = 3
 
 // FileName is the plan's name inside the output folder.
 const FileName = "plan.json"
@@ -116,6 +117,19 @@ type Workload struct {
 	Colored   string        `json:"colored,omitempty"` // the target colour's Deployment; empty for a Rollout
 	Container string        `json:"container"`         // the container that got the image
 	Services  []ServicePair `json:"services,omitempty"`
+	// Rollout is a Rollout's ReplicaSets as sync left them; nil for a
+	// Deployment, and before sync.
+	Rollout *RolloutHashes `json:"rollout,omitempty"`
+}
+
+// RolloutHashes are the rollouts-pod-template-hash values of a Rollout's
+// two ReplicaSets, as sync read them once the Rollout paused with the
+// preview Service on the new one. verify and monitor query the release as
+// Preview and the side it is compared with as Stable. On a first release
+// (nothing to compare with) both are the one ReplicaSet's.
+type RolloutHashes struct {
+	Stable  string `json:"stable"`  // status.stableRS: behind the active Service before promote
+	Preview string `json:"preview"` // status.currentPodHash: the release, behind the preview Service
 }
 
 // ServicePair is an active Service and its preview.

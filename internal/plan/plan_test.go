@@ -52,7 +52,7 @@ func TestLoad_RefusesNewerSchemaMissingAndGarbage(t *testing.T) {
 	tests := []struct {
 		name, content, want string
 	}{
-		{"newer schema", `{"schema": 99, "app": "x"}`, "schema version 99 is newer than this bluegreen understands (2)"},
+		{"newer schema", `{"schema": 99, "app": "x"}`, "schema version 99 is newer than this bluegreen understands (3)"},
 		{"no schema", `{"app": "x"}`, "missing or invalid schema version"},
 		{"not json", `schema: 1`, "not a plan"},
 	}

@@ -135,7 +135,7 @@ func (c *checker) pipeline(pl Pipeline) {
 }
 
 func (c *checker) workload(w Workload) {
-	if w.Kind == "" && w.Name == "" && w.Colored == "" && w.Container == "" && len(w.Services) == 0 {
+	if w.Kind == "" && w.Name == "" && w.Colored == "" && w.Container == "" && len(w.Services) == 0 && w.Rollout == nil {
 		return // a plan verify built from flags, or one made before render
 	}
 	switch w.Kind {
@@ -149,6 +149,13 @@ func (c *checker) workload(w Workload) {
 	}
 	if w.Container != "" {
 		c.check("workload.container", w.Container, names.Object("container", w.Container))
+	}
+	if r := w.Rollout; r != nil {
+		if w.Kind != "Rollout" {
+			c.addf("workload.rollout", r.Preview, "is set, but the workload is a %s: only a Rollout has ReplicaSet hashes", w.Kind)
+		}
+		c.check("workload.rollout.stable", r.Stable, names.PodTemplateHash(r.Stable))
+		c.check("workload.rollout.preview", r.Preview, names.PodTemplateHash(r.Preview))
 	}
 	for i, s := range w.Services {
 		at := fmt.Sprintf("workload.services[%d]", i)

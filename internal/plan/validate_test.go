@@ -391,3 +391,40 @@ func TestSum_IsRendersDigest(t *testing.T) {
 		t.Errorf("Sum = %s, want %s", got, want)
 	}
 }
+
+// A Rollout's ReplicaSet hashes go into PromQL label matchers: a hash that
+// is not a short lower-case alphanumeric label value is refused, naming
+// the field, and so are hashes on a Deployment.
+func TestLoad_RefusesHostileRolloutHashes(t *testing.T) {
+	t.Parallel()
+	rollout := func(stable, preview string) func(*Plan) {
+		return func(p *Plan) {
+			p.Workload.Kind, p.Workload.Colored = "Rollout", ""
+			p.Workload.Rollout = &RolloutHashes{Stable: stable, Preview: preview}
+		}
+	}
+	ok := fullPlan()
+	rollout("7c9b6d5f8", "5d8f9c7b4")(ok)
+	if err := ok.Validate("plan.json"); err != nil {
+		t.Fatalf("a valid Rollout plan: %v", err)
+	}
+	tests := []struct {
+		name   string
+		edit   func(*Plan)
+		fields []string
+	}{
+		{"PromQL in the preview hash", rollout("7c9b6d5f8", `5d8f"} or vector(1) #`), []string{`workload.rollout.preview "5d8f\"} or vector(1) #"`, "lower-case letters and digits"}},
+		{"a selector in the stable hash", rollout("a,b=c", "5d8f9c7b4"), []string{`workload.rollout.stable "a,b=c"`}},
+		{"upper case", rollout("7C9B", "5d8f9c7b4"), []string{`workload.rollout.stable "7C9B"`}},
+		{"a newline", rollout("7c9b", "5d8f\nforged"), []string{`workload.rollout.preview "5d8f\nforged"`}},
+		{"empty", rollout("", "5d8f9c7b4"), []string{`workload.rollout.stable "": ReplicaSet hash`}},
+		{"too long", rollout(strings.Repeat("a", 33), "5d8f9c7b4"), []string{"workload.rollout.stable ", "1 to 32"}},
+		{"on a Deployment", func(p *Plan) { p.Workload.Rollout = &RolloutHashes{Stable: "7c9b", Preview: "5d8f"} }, []string{`workload.rollout "5d8f": is set, but the workload is a Deployment`}},
+	}
+	for _, tt := range tests {
+		p := fullPlan()
+		tt.edit(p)
+		path, err := loadBytes(t, encoded(t, p))
+		assertRefused(t, tt.name, path, err, tt.fields...)
+	}
+}
