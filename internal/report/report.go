@@ -126,14 +126,14 @@ type row struct {
 func newView(rep *verify.Report) view {
 	t := rep.Target
 	v := view{
-		Stage: string(rep.Stage), App: t.App, Namespace: t.Namespace, Target: string(t.Color), Verdict: string(rep.Verdict),
+		Stage: string(rep.Stage), App: t.App, Namespace: t.Namespace, Target: t.Name(), Verdict: string(rep.Verdict),
 		Reason: rep.Reason, Source: rep.Source, Compared: "live",
 	}
 	if rep.Stage == plan.Monitor {
 		v.Compared = "baseline before the switch"
 	}
-	if t.Live != plan.None {
-		v.Live = string(t.Live)
+	if t.HasLive() {
+		v.Live = t.LiveName()
 	}
 	if v.Verdict == "" {
 		v.Verdict = "error"

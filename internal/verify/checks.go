@@ -57,6 +57,11 @@ type Check struct {
 
 	tmpl      *template.Template
 	usesRange bool // the query uses {{.Window}}, so the engine can widen it to a whole span
+	// How the query tells the release from the live side: by colour (a
+	// Deployment app: {{.Color}} with {{.Hash}} empty), by ReplicaSet hash
+	// (a Rollout app: {{.Hash}}), and whether, with a hash, it still
+	// depends on the colour, which a Rollout's pods do not carry.
+	byColor, byHash, hashUsesColor bool
 }
 
 // Compare is a limit relative to the live colour's value of the same query.
@@ -87,23 +92,43 @@ type Vars struct {
 	App       string
 	Namespace string
 	Color     plan.Color
+	// Hash is a Rollout app's side: the rollouts-pod-template-hash of the
+	// ReplicaSet queried (the new one for the release, the stable one for
+	// the live side). It is "" for a Deployment app, whose sides are
+	// colours; a template can branch on it ({{if .Hash}}) to serve both.
+	Hash string
 	// Window is the range each evaluation covers, as a PromQL duration: the
 	// check's interval for the per-interval values, or the span observed so
 	// far for the aggregate (Flagger's {{ interval }}).
 	Window string
 }
 
-// Render fills the query template for one colour and range. The app, the
-// namespace and the colour go in escaped as the contents of a PromQL
-// string (prom.EscapeString), for the template's double quotes, so that
-// no value can close its label matcher; Target.Validate refuses such
-// values before, too. A query longer than MaxQuerySize is an error that
-// wraps ErrQueryTooLong.
+// Side is what one query is rendered for: the app, and one side of the
+// comparison, a colour (a Deployment app) or a ReplicaSet hash (a Rollout
+// app, whose colour is always the plan's target).
+type Side struct {
+	App, Namespace string
+	Color          plan.Color
+	Hash           string
+}
+
+// Render fills the query template for one colour and range: a Deployment
+// app's side. See RenderSide.
 func (c *Check) Render(app, namespace string, color plan.Color, window time.Duration) (string, error) {
+	return c.RenderSide(Side{App: app, Namespace: namespace, Color: color}, window)
+}
+
+// RenderSide fills the query template for one side and range. Every value
+// goes in escaped as the contents of a PromQL string (prom.EscapeString),
+// for the template's double quotes, so that no value can close its label
+// matcher; Target.Validate refuses such values before, too. A query longer
+// than MaxQuerySize is an error that wraps ErrQueryTooLong.
+func (c *Check) RenderSide(s Side, window time.Duration) (string, error) {
 	w := &limitWriter{max: MaxQuerySize}
 	err := c.tmpl.Execute(w, Vars{
-		App: prom.EscapeString(app), Namespace: prom.EscapeString(namespace),
-		Color: plan.Color(prom.EscapeString(string(color))), Window: promDuration(window),
+		App: prom.EscapeString(s.App), Namespace: prom.EscapeString(s.Namespace),
+		Color: plan.Color(prom.EscapeString(string(s.Color))), Hash: prom.EscapeString(s.Hash),
+		Window: promDuration(window),
 	})
 	if err != nil {
 		return "", fmt.Errorf("check %q: query: %w", c.Name, err)
@@ -333,24 +358,63 @@ func (p *problems) query(label string, c *Check) int {
 	c.tmpl = t
 	c.usesRange = strings.Contains(c.Query, ".Window")
 	longest, err := c.Render(longestApp, longestNamespace, plan.Green, c.Window)
+	if err == nil {
+		var hashed string
+		if hashed, err = c.RenderSide(Side{App: longestApp, Namespace: longestNamespace, Color: plan.Green, Hash: longestHash}, c.Window); len(hashed) > len(longest) {
+			longest = hashed
+		}
+	}
 	if errors.Is(err, ErrQueryTooLong) {
 		p.add(label, "query", "%v", ErrQueryTooLong)
 		return 0
 	}
-	green, err1 := c.Render("app", "ns", plan.Green, time.Minute)
-	blue, err2 := c.Render("app", "ns", plan.Blue, time.Minute)
-	if err := errors.Join(err1, err2); err != nil {
-		p.add(label, "query", "template: %v (the variables are {{.App}} {{.Namespace}} {{.Color}} {{.Window}})", templateError(errors.Unwrap(err1)))
-		return 0
+	var q [4]string
+	var errs [4]error
+	for i, s := range []Side{
+		{App: "app", Namespace: "ns", Color: plan.Green}, {App: "app", Namespace: "ns", Color: plan.Blue},
+		{App: "app", Namespace: "ns", Color: plan.Blue, Hash: "h1"}, {App: "app", Namespace: "ns", Color: plan.Blue, Hash: "h2"},
+	} {
+		q[i], errs[i] = c.RenderSide(s, time.Minute)
 	}
-	if err := balanced(green); err != nil {
-		p.add(label, "query", "%v", err)
-		return 0
+	for _, err := range errs {
+		if err != nil {
+			p.add(label, "query", "template: %v (the variables are {{.App}} {{.Namespace}} {{.Color}} {{.Hash}} {{.Window}})", templateError(errors.Unwrap(err)))
+			return 0
+		}
 	}
-	if green == blue {
-		p.add(label, "query", "does not use {{.Color}}: green and blue would give the same value")
+	for _, s := range []string{q[0], q[2]} {
+		if err := balanced(s); err != nil {
+			p.add(label, "query", "%v", err)
+			return 0
+		}
+	}
+	c.byColor, c.byHash = q[0] != q[1], q[2] != q[3]
+	if hashed, err := c.RenderSide(Side{App: "app", Namespace: "ns", Color: plan.Green, Hash: "h1"}, time.Minute); err == nil {
+		c.hashUsesColor = hashed != q[2]
+	}
+	if !c.byColor && !c.byHash {
+		p.add(label, "query", "does not use {{.Color}} or {{.Hash}}: green and blue (or a Rollout's two ReplicaSets) would give the same value")
 	}
 	return len(longest)
+}
+
+// fit checks that every check tells t's two sides apart the way t's app
+// can: a Deployment app's by colour ({{.Color}}), a Rollout app's by
+// ReplicaSet hash ({{.Hash}}) and not by colour, which its pods do not
+// carry. Every misfit is listed at once (exit 2).
+func (cs *Checks) fit(t Target) error {
+	p := &problems{file: cs.Path}
+	for _, c := range cs.Checks {
+		switch {
+		case t.Rollout() && !c.byHash:
+			p.add(c.Name, "query", `uses {{.Color}}, not {{.Hash}}: a Rollout app has no colours (Argo Rollouts tells its new ReplicaSet from the stable one by the pod label rollouts-pod-template-hash): select rollouts_pod_template_hash="{{.Hash}}" instead of the colour`)
+		case t.Rollout() && c.hashUsesColor:
+			p.add(c.Name, "query", "uses {{.Color}} as well as {{.Hash}}: a Rollout's pods carry no colour, so it would match nothing; drop the colour matcher (or keep it under {{if not .Hash}})")
+		case !t.Rollout() && !c.byColor:
+			p.add(c.Name, "query", "uses {{.Hash}}, not {{.Color}}: {{.Hash}} is a Rollout's ReplicaSet hash, and this app's workload is a Deployment, told apart by colour ({{if .Hash}}…{{else}}…{{end}} serves both)")
+		}
+	}
+	return p.err()
 }
 
 func (p *problems) duration(label, field, s string, def time.Duration) time.Duration {

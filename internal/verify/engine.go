@@ -32,6 +32,56 @@ type Target struct {
 	Namespace string
 	Color     plan.Color // the colour under test (the release)
 	Live      plan.Color // the live colour it is compared with; plan.None on a first release
+	// Hash and LiveHash are a Rollout app's sides instead of colours: the
+	// rollouts-pod-template-hash of the new ReplicaSet (the release) and of
+	// the stable one it is compared with (plan.Workload.Rollout). Both are
+	// "" for a Deployment app; LiveHash is "" or Hash on a first release.
+	Hash, LiveHash string
+}
+
+// Rollout says whether the target is a Rollout app's, told apart from the
+// live side by ReplicaSet hash ({{.Hash}}) rather than by colour.
+func (t Target) Rollout() bool { return t.Hash != "" }
+
+// HasLive says whether there is a live side to compare the release with.
+func (t Target) HasLive() bool {
+	if t.Rollout() {
+		return t.LiveHash != "" && t.LiveHash != t.Hash
+	}
+	return t.Live != plan.None && t.Live != ""
+}
+
+// Name labels the release in logs and reports: its colour, or "new" and
+// its ReplicaSet hash.
+func (t Target) Name() string {
+	if t.Rollout() {
+		return "new " + t.Hash
+	}
+	return string(t.Color)
+}
+
+// LiveName labels the live side: its colour, "stable" and its ReplicaSet
+// hash, or none.
+func (t Target) LiveName() string {
+	switch {
+	case !t.HasLive():
+		return string(plan.None)
+	case t.Rollout():
+		return "stable " + t.LiveHash
+	}
+	return string(t.Live)
+}
+
+// side is what a query is rendered for: the release, or the live side.
+func (t Target) side(live bool) Side {
+	s := Side{App: t.App, Namespace: t.Namespace, Color: t.Color, Hash: t.Hash}
+	switch {
+	case live && t.Rollout():
+		s.Hash = t.LiveHash
+	case live:
+		s.Color = t.Live
+	}
+	return s
 }
 
 // Stage is one run of `bluegreen verify`.
@@ -94,6 +144,9 @@ func (s *Stage) Verify(ctx context.Context, t Target) (*Report, error) {
 	if err := t.Validate(); err != nil {
 		return nil, outcome.As(outcome.Usage, err)
 	}
+	if err := s.Checks.fit(t); err != nil {
+		return nil, err
+	}
 	rep := &Report{Stage: s.stage(), Target: t, Since: s.Since.UTC(), Source: s.Source, Started: s.Now().UTC(), PassScore: s.Checks.PassScore}
 	runs, err := s.plan(t)
 	if err != nil {
@@ -113,13 +166,13 @@ func (s *Stage) plan(t Target) ([]*checkRun, error) {
 	var runs []*checkRun
 	for _, c := range s.Checks.Checks {
 		r := &checkRun{check: c, fetched: map[int]observation{}}
-		r.ev = evidence{check: c, target: string(t.Color), live: string(t.Live), compare: c.Compare != nil && t.Live != plan.None && t.Live != ""}
+		r.ev = evidence{check: c, target: t.Name(), live: t.LiveName(), compare: c.Compare != nil && t.HasLive()}
 		var err error
-		if r.query, err = c.Render(t.App, t.Namespace, t.Color, c.Interval); err != nil {
+		if r.query, err = c.RenderSide(t.side(false), c.Interval); err != nil {
 			return nil, outcome.Usagef("checks file %s: %w", s.Checks.Path, err)
 		}
 		if r.ev.compare {
-			if r.live, err = c.Render(t.App, t.Namespace, t.Live, c.Interval); err != nil {
+			if r.live, err = c.RenderSide(t.side(true), c.Interval); err != nil {
 				return nil, outcome.Usagef("checks file %s: %w", s.Checks.Path, err)
 			}
 		}
@@ -164,9 +217,9 @@ func (s *Stage) preflight(ctx context.Context, t Target, runs []*checkRun) error
 			notes = append(notes, note)
 		}
 		for _, q := range []struct {
-			color plan.Color
+			color string
 			query string
-		}{{t.Color, r.query}, {t.Live, live}} {
+		}{{t.Name(), r.query}, {t.LiveName(), live}} {
 			if q.query == "" {
 				continue
 			}
@@ -278,11 +331,11 @@ func (s *Stage) conclude(ctx context.Context, t Target, r *checkRun, d decision,
 	span, numbers := time.Duration(0), ""
 	if a := r.shown; a != nil {
 		span = a.Span
-		numbers = fmt.Sprintf(" %s %s", t.Color, a.Green)
+		numbers = fmt.Sprintf(" %s %s", t.Name(), a.Green)
 		if r.ev.compare {
-			numbers += fmt.Sprintf(", %s %s", t.Live, a.Live)
+			numbers += fmt.Sprintf(", %s %s", t.LiveName(), a.Live)
 		}
-		numbers += fmt.Sprintf(" over %s against %s (%d/%d samples) [%s]", shortDuration(a.Span), threshold(r.check, t.Live, a.Live, r.ev.compare), len(r.ev.data()), len(r.times), oneLine(a.Query))
+		numbers += fmt.Sprintf(" over %s against %s (%d/%d samples) [%s]", shortDuration(a.Span), threshold(r.check, t.LiveName(), a.Live, r.ev.compare), len(r.ev.data()), len(r.times), oneLine(a.Query))
 	}
 	if d.Verdict != Undecided {
 		fmt.Fprintf(s.Out, "%s: %s after %s of %s:%s: %s\n", r.check.Name, d.Verdict, shortDuration(time.Duration(len(r.ev.obs))*r.check.Interval), shortDuration(r.check.Window), numbers, d.Reason)
@@ -416,7 +469,7 @@ func (s *Stage) aggregate(ctx context.Context, t Target, r *checkRun, at time.Ti
 		return r.ev.judged(a, k), nil
 	}
 	var err error
-	if a.Query, err = r.check.Render(t.App, t.Namespace, t.Color, span); err != nil {
+	if a.Query, err = r.check.RenderSide(t.side(false), span); err != nil {
 		return nil, outcome.Usagef("checks file %s: %w", s.Checks.Path, err)
 	}
 	res, err := s.Prom.Query(ctx, a.Query, at)
@@ -428,7 +481,7 @@ func (s *Stage) aggregate(ctx context.Context, t Target, r *checkRun, at time.Ti
 	case r.baseline != nil:
 		a.Live = *r.baseline
 	case r.live != "":
-		if a.LiveQuery, err = r.check.Render(t.App, t.Namespace, t.Live, span); err != nil {
+		if a.LiveQuery, err = r.check.RenderSide(t.side(true), span); err != nil {
 			return nil, outcome.Usagef("checks file %s: %w", s.Checks.Path, err)
 		}
 		res, err = s.Prom.Query(ctx, a.LiveQuery, at)
@@ -452,8 +505,8 @@ func (s *Stage) halfNoise(ctx context.Context, t Target, r *checkRun, from, to t
 		return math.NaN(), nil
 	}
 	rng := prom.Range{Start: from.Add(half), End: to, Step: half}
-	get := func(color plan.Color) (map[time.Time]value, error) {
-		q, err := r.check.Render(t.App, t.Namespace, color, half)
+	get := func(live bool) (map[time.Time]value, error) {
+		q, err := r.check.RenderSide(t.side(live), half)
 		if err != nil {
 			return nil, outcome.Usagef("checks file %s: %w", s.Checks.Path, err)
 		}
@@ -470,13 +523,13 @@ func (s *Stage) halfNoise(ctx context.Context, t Target, r *checkRun, from, to t
 		}
 		return out, nil
 	}
-	green, err := get(t.Color)
+	green, err := get(false)
 	if err != nil {
 		return math.NaN(), err
 	}
 	live := map[time.Time]value{}
 	if r.ev.compare && r.baseline == nil {
-		if live, err = get(t.Live); err != nil {
+		if live, err = get(true); err != nil {
 			return math.NaN(), err
 		}
 	}

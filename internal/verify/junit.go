@@ -35,11 +35,11 @@ func (rep *Report) stage() string {
 func (rep *Report) JUnit() ([]byte, error) {
 	took := seconds(rep.Finished.Sub(rep.Started))
 	s := junit.Suite{
-		Name: fmt.Sprintf("%s %s/%s %s", rep.stage(), rep.Target.Namespace, rep.Target.App, rep.Target.Color),
+		Name: fmt.Sprintf("%s %s/%s %s", rep.stage(), rep.Target.Namespace, rep.Target.App, rep.Target.Name()),
 		Time: took, Timestamp: rep.Started.UTC().Format(time.RFC3339),
 		Properties: &junit.Properties{List: []junit.Property{
 			{Name: "verdict", Value: verdictOrError(rep.Verdict)}, {Name: "reason", Value: rep.Reason},
-			{Name: "target", Value: string(rep.Target.Color)}, {Name: "live", Value: string(rep.Target.Live)},
+			{Name: "target", Value: rep.Target.Name()}, {Name: "live", Value: rep.Target.LiveName()},
 			{Name: "since", Value: rep.Since.UTC().Format(time.RFC3339)}, {Name: "prometheus", Value: rep.Source},
 		}},
 	}
@@ -74,10 +74,10 @@ func (rep *Report) JUnit() ([]byte, error) {
 func (c CheckReport) message(rep *Report) string {
 	live := ""
 	if c.Compared {
-		live = fmt.Sprintf(", %s %s", rep.Target.Live, c.Live)
+		live = fmt.Sprintf(", %s %s", rep.Target.LiveName(), c.Live)
 	}
 	return fmt.Sprintf("%s: %s: %s %s%s against %s over %s of %s (%d/%d samples, %d breached): %s",
-		c.Check.Name, c.Verdict, rep.Target.Color, c.Target, live, c.Threshold,
+		c.Check.Name, c.Verdict, rep.Target.Name(), c.Target, live, c.Threshold,
 		shortDuration(c.Observed), shortDuration(c.Check.Window), c.Samples, c.Check.Intervals(), c.Breaches, c.Reason)
 }
 

@@ -41,6 +41,7 @@ var ErrQueryTooLong = fmt.Errorf("longer than %d bytes once rendered (verify.Max
 // on the limit in the middle of a run.
 var (
 	longestApp       = strings.Repeat("a", names.MaxPreviewService)
+	longestHash      = strings.Repeat("a", names.MaxPodTemplateHash)
 	longestNamespace = strings.Repeat("n", 63)
 )
 
@@ -123,8 +124,8 @@ func (p *problems) tooMany(n int, first string) {
 
 // Validate checks the target's identities with package names before any
 // of them reaches a query: the app, the namespace, the colour under test
-// (blue or green) and a different live colour (blue, green, or none or
-// empty on a first release).
+// (blue or green), a different live colour (blue, green, or none or empty
+// on a first release), and a Rollout app's ReplicaSet hashes.
 func (t Target) Validate() error {
 	live := t.Live
 	if live == "" {
@@ -138,6 +139,17 @@ func (t Target) Validate() error {
 	}
 	if t.Color == t.Live {
 		msgs = append(msgs, fmt.Sprintf("the colour under test %q is the live colour too", t.Color))
+	}
+	for _, h := range []struct{ what, hash string }{{"the new ReplicaSet", t.Hash}, {"the stable ReplicaSet", t.LiveHash}} {
+		if h.hash == "" {
+			continue
+		}
+		if err := names.PodTemplateHash(h.hash); err != nil {
+			msgs = append(msgs, h.what+": "+err.Error())
+		}
+	}
+	if t.Hash == "" && t.LiveHash != "" {
+		msgs = append(msgs, "a stable ReplicaSet hash without the new one's")
 	}
 	if len(msgs) > 0 {
 		return fmt.Errorf("verify target: %s", strings.Join(msgs, "; "))

@@ -68,7 +68,7 @@ func (rep *Report) fill(runs []*checkRun, err error) {
 			cr.Verdict = Undecided
 			cr.Reason = "not decided: the run stopped on an error"
 		}
-		cr.Threshold = threshold(r.check, rep.Target.Live, live, r.ev.compare)
+		cr.Threshold = threshold(r.check, rep.Target.LiveName(), live, r.ev.compare)
 		rep.Checks = append(rep.Checks, cr)
 	}
 	if err != nil {
@@ -163,7 +163,7 @@ func (rep *Report) detail(vs ...Verdict) string {
 
 // threshold describes a check's limits; a comparison shows the limit it
 // works out to against the live colour's value.
-func threshold(c *Check, live plan.Color, lv value, compare bool) string {
+func threshold(c *Check, live string, lv value, compare bool) string {
 	var parts []string
 	if c.Max != nil {
 		parts = append(parts, "≤ "+formatFloat(*c.Max))
@@ -172,7 +172,7 @@ func threshold(c *Check, live plan.Color, lv value, compare bool) string {
 		parts = append(parts, "≥ "+formatFloat(*c.Min))
 	}
 	if c.Compare != nil {
-		name := string(live)
+		name := live
 		if !compare {
 			name = "live (none)"
 		}
@@ -201,9 +201,9 @@ func threshold(c *Check, live plan.Color, lv value, compare bool) string {
 func (rep *Report) PrintTable(w io.Writer) {
 	t := rep.Target
 	fmt.Fprintf(w, "\nverification of %s in %s: %s (target) against %s (live), window from %s, Prometheus %s\n",
-		t.App, t.Namespace, t.Color, t.Live, rep.Since.Format(time.RFC3339), rep.Source)
+		t.App, t.Namespace, t.Name(), t.LiveName(), rep.Since.Format(time.RFC3339), rep.Source)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "CHECK\tVERDICT\t%s\t%s\tTHRESHOLD\tWINDOW\tSAMPLES\tQUERY\n", strings.ToUpper(string(t.Color)), strings.ToUpper(string(t.Live)))
+	fmt.Fprintf(tw, "CHECK\tVERDICT\t%s\t%s\tTHRESHOLD\tWINDOW\tSAMPLES\tQUERY\n", strings.ToUpper(t.Name()), strings.ToUpper(t.LiveName()))
 	for _, c := range rep.Checks {
 		live := "-"
 		if c.Compared {

@@ -31,12 +31,22 @@ import (
 // fails (recorded, with no verdict).
 func (s *Stage) Run(ctx context.Context, p *plan.Plan) (*Report, error) {
 	start := s.Now()
-	t := Target{App: p.App, Namespace: p.Namespace, Color: p.TargetColor, Live: p.LiveColor}
+	t, err := TargetOf(p)
+	if err != nil {
+		return nil, err
+	}
 	if err := t.Validate(); err != nil {
 		return nil, outcome.As(outcome.Usage, err) // before the app is printed or put in a query
 	}
-	fmt.Fprintf(s.Out, "%s %s in %s: %d checks, %s (target) against %s (live), window from %s (%s ago)\n",
-		s.stage(), t.App, t.Namespace, len(s.Checks.Checks), t.Color, t.Live, s.Since.UTC().Format(time.RFC3339),
+	sides := fmt.Sprintf("%s (target) against %s (live)", t.Color, t.Live)
+	if t.Rollout() {
+		sides = fmt.Sprintf("Rollout %s: new ReplicaSet %s (target) against stable %s (live)", p.Workload.Name, t.Hash, t.LiveHash)
+		if !t.HasLive() {
+			sides = fmt.Sprintf("Rollout %s: ReplicaSet %s (target), nothing to compare with (a first release)", p.Workload.Name, t.Hash)
+		}
+	}
+	fmt.Fprintf(s.Out, "%s %s in %s: %d checks, %s, window from %s (%s ago)\n",
+		s.stage(), t.App, t.Namespace, len(s.Checks.Checks), sides, s.Since.UTC().Format(time.RFC3339),
 		shortDuration(s.Now().Sub(s.Since).Round(time.Second)))
 	rep, err := s.Verify(ctx, t)
 	if rep == nil || outcome.KindOf(err) == outcome.Usage {
@@ -66,6 +76,25 @@ func (s *Stage) Run(ctx context.Context, p *plan.Plan) (*Report, error) {
 	}
 	s.record(p, rep, rec, start, err)
 	return rep, err
+}
+
+// TargetOf is what plan p verifies: its target colour against its live
+// colour or, for a Rollout app, the new ReplicaSet's hash against the
+// stable one's, as sync recorded them (plan.Workload.Rollout). After
+// promote (monitor) the new ReplicaSet is live and the stable one the
+// baseline: the same two hashes. A Rollout plan without them is a usage
+// error: its checks would have nothing to tell the sides apart by.
+func TargetOf(p *plan.Plan) (Target, error) {
+	t := Target{App: p.App, Namespace: p.Namespace, Color: p.TargetColor, Live: p.LiveColor}
+	if p.Workload.Kind != "Rollout" {
+		return t, nil
+	}
+	r := p.Workload.Rollout
+	if r == nil {
+		return t, outcome.Usagef("plan.json: workload.rollout is missing: a Rollout app's release is told from its stable side by ReplicaSet hash, which sync records once the Rollout is paused; run %s after sync", "verify and monitor")
+	}
+	t.Hash, t.LiveHash = r.Preview, r.Stable
+	return t, nil
 }
 
 func (s *Stage) stage() plan.Stage {

@@ -34,7 +34,7 @@ func (s *Stage) baseline(ctx context.Context, t Target, r *checkRun) (value, str
 	var q string
 	if c.usesRange {
 		var err error
-		if q, err = c.Render(t.App, t.Namespace, t.Live, c.Window); err != nil {
+		if q, err = c.RenderSide(t.side(true), c.Window); err != nil {
 			return value{}, "", outcome.Usagef("checks file %s: %w", s.Checks.Path, err)
 		}
 		res, err := s.Prom.Query(ctx, q, at)
@@ -66,9 +66,9 @@ func (s *Stage) baseline(ctx context.Context, t Target, r *checkRun) (value, str
 		}
 	}
 	r.live = q
-	note := fmt.Sprintf("%s baseline %s over the %s before the switch at %s", t.Live, v, shortDuration(c.Window), at.UTC().Format(time.RFC3339))
+	note := fmt.Sprintf("%s baseline %s over the %s before the switch at %s", t.LiveName(), v, shortDuration(c.Window), at.UTC().Format(time.RFC3339))
 	if !v.ok() {
-		note = fmt.Sprintf("%s has no baseline (%s) over the %s before the switch at %s", t.Live, v, shortDuration(c.Window), at.UTC().Format(time.RFC3339))
+		note = fmt.Sprintf("%s has no baseline (%s) over the %s before the switch at %s", t.LiveName(), v, shortDuration(c.Window), at.UTC().Format(time.RFC3339))
 	}
 	return v, note, nil
 }
