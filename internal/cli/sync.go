@@ -63,6 +63,13 @@ api scope and the Developer role; BG_ARGOCD_TOKEN, an Argo CD account token with
 				Repo: gl, Preview: kube.Proof{Client: kc}, Live: kube.Services{Client: kc},
 				Out: env.Stdout, Log: log, Now: env.Now,
 			}
+			if p.Workload.Kind == "Rollout" {
+				dyn, err := cl.Dynamic()
+				if err != nil {
+					return err
+				}
+				stage.Rollouts = kube.Rollouts{Client: dyn, Kube: kc}
+			}
 			if cfg.DryRun {
 				differ, err := cl.Differ()
 				if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"gitlab.com/platform/bluegreen/internal/converge"
 	"gitlab.com/platform/bluegreen/internal/gitops"
+	"gitlab.com/platform/bluegreen/internal/names"
 	"gitlab.com/platform/bluegreen/internal/outcome"
 	"gitlab.com/platform/bluegreen/internal/plan"
 )
@@ -32,6 +33,13 @@ type Proof interface {
 	Wait(ctx context.Context, ns, deployment string, services []string, color plan.Color, progress func(string)) error
 }
 
+// RolloutProof proves a Rollout paused for its promotion with the preview
+// Service on the new ReplicaSet (kube.Rollouts.WaitPreview), and returns
+// the stable and the new ReplicaSet's hashes.
+type RolloutProof interface {
+	WaitPreview(ctx context.Context, ns, name string, progress func(string)) (stable, current string, err error)
+}
+
 // LiveReader reads the colour the active Service selects now.
 type LiveReader interface {
 	LiveColor(ctx context.Context, namespace, service string) (plan.Color, error)
@@ -46,10 +54,11 @@ type Stage struct {
 	App     string // the Argo CD Application
 	Timeout time.Duration
 
-	Repo    gitops.Repo
-	ArgoCD  ArgoCD
-	Preview Proof // of the preview Services
-	Live    LiveReader
+	Repo     gitops.Repo
+	ArgoCD   ArgoCD
+	Preview  Proof        // of the preview Services
+	Rollouts RolloutProof // of a Rollout app; nil for a Deployment app
+	Live     LiveReader
 
 	// Checkpoint, if not nil, saves the plan mid-run: Run calls it once
 	// the commit is made and recorded in the plan, so that a killed job's
@@ -137,6 +146,9 @@ func (s *Stage) checkLive(ctx context.Context, p *plan.Plan) error {
 }
 
 func (s *Stage) prove(ctx context.Context, p *plan.Plan) error {
+	if p.Workload.Kind == "Rollout" {
+		return s.proveRollout(ctx, p)
+	}
 	if p.Workload.Kind != "Deployment" || len(p.Workload.Services) == 0 {
 		fmt.Fprintf(s.Out, "preflight: skipped (%s with %d preview Services)\n", p.Workload.Kind, len(p.Workload.Services))
 		return nil
@@ -153,6 +165,34 @@ func (s *Stage) prove(ctx context.Context, p *plan.Plan) error {
 		return err
 	}
 	fmt.Fprintf(s.Out, "preflight: preview reaches only %s pods [%s]\n", p.TargetColor, s.Now().Sub(t).Round(time.Millisecond))
+	return nil
+}
+
+// proveRollout waits until the Rollout is paused with its preview Service
+// on the new ReplicaSet, and records both ReplicaSets' hashes in the plan:
+// verify and monitor query the release and the stable side by them.
+func (s *Stage) proveRollout(ctx context.Context, p *plan.Plan) error {
+	if s.Rollouts == nil {
+		return outcome.Local(fmt.Errorf("sync of Rollout %s: no Rollout client", p.Workload.Name))
+	}
+	t := s.Now()
+	stable, current, err := s.Rollouts.WaitPreview(ctx, p.Namespace, p.Workload.Name, func(state string) {
+		fmt.Fprintf(s.Out, "  preflight: rollout %s: %s [%s]\n", p.Workload.Name, state, s.Now().Sub(t).Round(100*time.Millisecond))
+	})
+	if err != nil {
+		return err
+	}
+	for _, h := range []string{stable, current} {
+		if err := names.PodTemplateHash(h); err != nil {
+			return outcome.Negativef("Rollout %s/%s: %v", p.Namespace, p.Workload.Name, err)
+		}
+	}
+	p.Workload.Rollout = &plan.RolloutHashes{Stable: stable, Preview: current}
+	if stable == current {
+		fmt.Fprintf(s.Out, "preflight: Rollout %s has one ReplicaSet, %s, behind its Services: nothing to promote, nothing to compare with [%s]\n", p.Workload.Name, current, s.Now().Sub(t).Round(time.Millisecond))
+		return nil
+	}
+	fmt.Fprintf(s.Out, "preflight: Rollout %s paused; preview reaches only the new ReplicaSet %s, the active Service the stable %s [%s]\n", p.Workload.Name, current, stable, s.Now().Sub(t).Round(time.Millisecond))
 	return nil
 }
 

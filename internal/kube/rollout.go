@@ -133,15 +133,45 @@ func (r Rollouts) State(ctx context.Context, ns, name string) (promoted bool, er
 	return s.Promoted(), err
 }
 
+// WaitPreview waits until the Rollout can be verified: paused before its
+// promotion, with its preview Service selecting the new ReplicaSet's hash
+// and reaching only that ReplicaSet's ready pods; or, when there is
+// nothing to promote (a first release, a re-sync of the live template),
+// promoted, with its active Service on its one ReplicaSet. It returns the
+// stable and the new ReplicaSet's hashes (the same one in the second case).
+func (r Rollouts) WaitPreview(ctx context.Context, ns, name string, progress func(string)) (stable, current string, err error) {
+	err = r.wait(ctx, ns, name, progress, func(ctx context.Context, s RolloutState) (bool, string, error) {
+		stable, current = s.Stable, s.Current
+		switch {
+		case s.Stable == "" || s.Current == "":
+			return false, s.String(), nil
+		case s.Promoted():
+			return r.activeOn(ctx, ns, s, s.Current)
+		case !s.Paused:
+			return false, "not paused for its promotion yet; " + s.String(), nil
+		case s.Preview == "":
+			return true, s.String() + "; no preview Service", nil
+		}
+		return r.serviceOn(ctx, ns, s.Preview, s, s.Current)
+	})
+	return stable, current, err
+}
+
 // activeOn proves that the Rollout's active Service selects hash and
 // reaches only that ReplicaSet's ready pods.
 func (r Rollouts) activeOn(ctx context.Context, ns string, s RolloutState, hash string) (bool, string, error) {
-	svc, err := r.Kube.CoreV1().Services(ns).Get(ctx, s.Active, metav1.GetOptions{})
+	return r.serviceOn(ctx, ns, s.Active, s, hash)
+}
+
+// serviceOn proves that Service name selects hash and reaches only that
+// ReplicaSet's ready pods.
+func (r Rollouts) serviceOn(ctx context.Context, ns, name string, s RolloutState, hash string) (bool, string, error) {
+	svc, err := r.Kube.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return false, "", outcome.Externalf("read Service %s/%s: %w", ns, s.Active, err)
+		return false, "", outcome.Externalf("read Service %s/%s: %w", ns, name, err)
 	}
 	if got := svc.Spec.Selector[HashLabel]; got != hash {
-		return false, fmt.Sprintf("%s; Service %s selects %s", s, s.Active, got), nil
+		return false, fmt.Sprintf("%s; Service %s selects %s", s, name, got), nil
 	}
 	n, err := reaches(ctx, r.Kube, ns, svc, HashLabel, hash)
 	if err != nil {
@@ -151,7 +181,7 @@ func (r Rollouts) activeOn(ctx context.Context, ns string, s RolloutState, hash 
 		}
 		return false, "", err
 	}
-	return true, fmt.Sprintf("%s; Service %s → %d pod(s) of %s", s, s.Active, n, hash), nil
+	return true, fmt.Sprintf("%s; Service %s → %d pod(s) of %s", s, name, n, hash), nil
 }
 
 func (r Rollouts) wait(ctx context.Context, ns, name string, progress func(string), done func(context.Context, RolloutState) (bool, string, error)) error {
