@@ -93,8 +93,9 @@ func runMonitor(ctx context.Context, env *Env, log *slog.Logger, c any) error {
 		Name: plan.Monitor, Checks: checks, Prom: client, Source: client.String(), Since: switchedAt, Baseline: switchedAt,
 		Settle: cfg.Settle, OutDir: cfg.OutDir, JobURL: cfg.CI.JobURL, Out: env.Stdout, Log: log, Now: env.Now,
 	}
+	release, previous := monitorSides(p)
 	fmt.Fprintf(env.Stdout, "monitor: %s is live since %s; watching it for %s (until %s), then confirming the release\n",
-		p.TargetColor, switchedAt.UTC().Format(time.RFC3339), cfg.Bake, switchedAt.Add(cfg.Bake).UTC().Format(time.RFC3339))
+		release, switchedAt.UTC().Format(time.RFC3339), cfg.Bake, switchedAt.Add(cfg.Bake).UTC().Format(time.RFC3339))
 	rep, stageErr := stage.Run(ctx, p)
 	if rep == nil || outcome.KindOf(stageErr) == outcome.Usage {
 		return stageErr
@@ -108,22 +109,22 @@ func runMonitor(ctx context.Context, env *Env, log *slog.Logger, c any) error {
 	switch {
 	case rep.Verdict == verify.Pass:
 		m.Action = plan.MonitorConfirmed
-		fmt.Fprintf(env.Stdout, "release confirmed: %s held under real traffic for %s; %s stays warm until the rollback window ends\n", p.TargetColor, cfg.Bake, p.LiveColor)
+		fmt.Fprintf(env.Stdout, "release confirmed: %s held under real traffic for %s; %s stays warm until the rollback window ends\n", release, cfg.Bake, previous)
 	case rollback:
 		decided := rep.DecidedAt
-		fmt.Fprintf(env.Stdout, "monitor: %s: rolling back to %s now\n", rep.Verdict, p.LiveColor)
+		fmt.Fprintf(env.Stdout, "monitor: %s: rolling back to %s now\n", rep.Verdict, previous)
 		back.Why = fmt.Sprintf("monitor: %s under real traffic", rep.Verdict)
 		if err := back.Rollback(ctx, p); err != nil {
 			m.Action = plan.MonitorNone
-			return rec.finish(ctx, outcome.As(outcome.External, fmt.Errorf("monitor: %s (%s), and the rollback to %s failed: %w; run the rollback job", rep.Verdict, rep.Reason, p.LiveColor, err)))
+			return rec.finish(ctx, outcome.As(outcome.External, fmt.Errorf("monitor: %s (%s), and the rollback to %s failed: %w; run the rollback job", rep.Verdict, rep.Reason, previous, err)))
 		}
 		at := env.Now().UTC()
 		m.Action, m.RolledBackAt = plan.MonitorRolledBack, &at
-		fmt.Fprintf(env.Stdout, "monitor: rolled back to %s %s after the data that decided it (%s)\n", p.LiveColor, at.Sub(decided).Round(time.Millisecond), decided.Format(time.RFC3339))
-		stageErr = outcome.Negativef("monitor: %s under real traffic (%s): rolled back to %s", rep.Verdict, rep.Reason, p.LiveColor)
+		fmt.Fprintf(env.Stdout, "monitor: rolled back to %s %s after the data that decided it (%s)\n", previous, at.Sub(decided).Round(time.Millisecond), decided.Format(time.RFC3339))
+		stageErr = outcome.Negativef("monitor: %s under real traffic (%s): rolled back to %s", rep.Verdict, rep.Reason, previous)
 	case rep.Verdict == verify.Inconclusive:
 		m.Action = plan.MonitorHeld
-		stageErr = outcome.Negativef("monitor: inconclusive (%s): traffic stays on %s (--on-inconclusive hold); look at the release, then run the rollback job or re-run monitor", rep.Reason, p.TargetColor)
+		stageErr = outcome.Negativef("monitor: inconclusive (%s): traffic stays on %s (--on-inconclusive hold); look at the release, then run the rollback job or re-run monitor", rep.Reason, release)
 	default: // no verdict: Prometheus failed; traffic is left alone
 		m.Action = plan.MonitorNone
 	}
@@ -147,6 +148,16 @@ func monitorStart(p *plan.Plan, bake time.Duration) (time.Time, error) {
 		}
 	}
 	return t.SwitchedAt, nil
+}
+
+// monitorSides names, for monitor's lines, the release and what a rollback
+// goes back to: colours, or a Rollout app's ReplicaSets (plan.json's
+// workload.rollout).
+func monitorSides(p *plan.Plan) (release, previous string) {
+	if t, err := verify.TargetOf(p); err == nil && t.Rollout() {
+		return "ReplicaSet " + t.Hash, "ReplicaSet " + t.LiveHash
+	}
+	return string(p.TargetColor), string(p.LiveColor)
 }
 
 // monitorSwitch is rollback --now with monitor's settings.

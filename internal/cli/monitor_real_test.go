@@ -39,9 +39,25 @@ func newMonitorWorld(t testing.TB, green float64, greenSilent bool) *monitorWorl
 	w := newWorld(t)
 	m := testenv.NewAppMetrics(t, w.cluster.Client(), w.ns, "shop")
 	m.Set("green", green, greenSilent)
+	return withMetrics(t, w, m, testenv.AppMetricsChecks)
+}
+
+// newRolloutMonitorWorld is newMonitorWorld for a Rollout app: its
+// counters are labelled by ReplicaSet hash, and so are its checks.
+func newRolloutMonitorWorld(t testing.TB) *monitorWorld {
+	t.Helper()
+	realEnv.Rollouts(t)
+	w := newWorld(t)
+	return withMetrics(t, w, testenv.NewRolloutMetrics(t, w.cluster.Client(), w.ns, "shop"), testenv.RolloutMetricsChecks)
+}
+
+// withMetrics has a real Prometheus scrape m, and the world's jobs run
+// checks against it.
+func withMetrics(t testing.TB, w *world, m *testenv.AppMetrics, checksYAML string) *monitorWorld {
+	t.Helper()
 	prom := testenv.NewPrometheus(t, testenv.PrometheusOptions{ScrapeConfigs: m.ScrapeConfig("shop")})
 	checks := filepath.Join(t.TempDir(), "checks.yaml")
-	if err := os.WriteFile(checks, []byte(testenv.AppMetricsChecks), 0o644); err != nil {
+	if err := os.WriteFile(checks, []byte(checksYAML), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{"BG_CHECKS": checks, "BG_PROMETHEUS_URL": prom.URL(), "BG_BAKE": "15s", "BG_VERIFY_SETTLE": monitorSettle.String()}

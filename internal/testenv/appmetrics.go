@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,36 +16,86 @@ import (
 )
 
 // AppMetrics plays a blue/green app's request counters for a real
-// Prometheus to scrape: the live traffic goes to whichever colour the
-// active Service selects (read every tick), and the idle colour gets a
-// trickle of QA traffic through its preview. Counts are deterministic (no
-// sampling), so a colour's error rate is exactly the one set. It serves on
-// loopback until tb ends, or for fifteen minutes at most.
+// Prometheus to scrape: the live traffic goes to whichever side the active
+// Service selects (read every tick), and the idle side gets a trickle of QA
+// traffic through its preview. A side is a colour (NewAppMetrics: series
+// labelled color) or, for an Argo Rollouts app, a ReplicaSet
+// (NewRolloutMetrics: series labelled rollouts_pod_template_hash, the
+// relabelled pod label, following the hash the active and the preview
+// Services select). Counts are deterministic (no sampling), so a side's
+// error rate is exactly the one set. It serves on loopback until tb ends,
+// or for fifteen minutes at most.
 type AppMetrics struct {
 	mu sync.Mutex
-	// The share of 5xx per colour when idle (QA traffic only) and when live.
+	// The share of 5xx per side when idle (QA traffic only) and when live.
 	idle, live map[string]float64
-	silent     map[string]bool // a colour that reports nothing at all
-	target     string
+	silent     map[string]bool // a side that reports nothing at all
+	// The rates a side first seen from now on gets (see SetNew).
+	newIdle, newLive float64
+	target           string
 }
 
 // Request rates of AppMetrics, per second.
 const (
-	LiveRPS = 50.0 // to the live colour
-	QARPS   = 5.0  // to the idle colour, through its preview
+	LiveRPS = 50.0 // to the live side
+	QARPS   = 5.0  // to the idle side, through its preview
 )
 
 // NewAppMetrics starts the counters of app in namespace ns, both colours at
 // 0.2% errors, live or idle.
 func NewAppMetrics(tb testing.TB, client kubernetes.Interface, ns, app string) *AppMetrics {
 	tb.Helper()
-	m := &AppMetrics{
-		idle:   map[string]float64{"blue": 0.002, "green": 0.002},
-		live:   map[string]float64{"blue": 0.002, "green": 0.002},
-		silent: map[string]bool{},
+	live := "blue" // until the active Service says otherwise, and while it cannot be read
+	m := newAppMetrics(tb, "color", func(ctx context.Context) (string, []string) {
+		if svc, err := client.CoreV1().Services(ns).Get(ctx, app, metav1.GetOptions{}); err == nil && svc.Spec.Selector["bluegreen.dev/color"] != "" {
+			live = svc.Spec.Selector["bluegreen.dev/color"]
+		}
+		return live, []string{"blue", "green"}
+	}, ns, app)
+	m.Set("blue", 0.002, false)
+	m.Set("green", 0.002, false)
+	return m
+}
+
+// RolloutHashLabel is the metric label NewRolloutMetrics's series carry:
+// the pods' rollouts-pod-template-hash, as Prometheus's kubernetes_sd
+// relabelling names it.
+const RolloutHashLabel = "rollouts_pod_template_hash"
+
+// NewRolloutMetrics starts the counters of an Argo Rollouts app in
+// namespace ns whose active Service is app and whose preview Service is
+// app-preview: the live traffic goes to the ReplicaSet hash the active
+// Service selects, QA traffic to the one the preview selects when it is
+// another. Every ReplicaSet is at 0.2% errors unless SetNew said otherwise
+// before it was first seen; Set and SetUnderLoad take a hash.
+func NewRolloutMetrics(tb testing.TB, client kubernetes.Interface, ns, app string) *AppMetrics {
+	tb.Helper()
+	selected := func(ctx context.Context, svc string) string {
+		s, err := client.CoreV1().Services(ns).Get(ctx, svc, metav1.GetOptions{})
+		if err != nil {
+			return ""
+		}
+		return s.Spec.Selector["rollouts-pod-template-hash"]
 	}
+	return newAppMetrics(tb, RolloutHashLabel, func(ctx context.Context) (string, []string) {
+		live, preview := selected(ctx, app), selected(ctx, app+"-preview")
+		var sides []string
+		for _, h := range []string{live, preview} {
+			if h != "" && !slices.Contains(sides, h) {
+				sides = append(sides, h)
+			}
+		}
+		return live, sides
+	}, ns, app)
+}
+
+// newAppMetrics serves counters labelled app, namespace, label and code,
+// and adds to them every tick for the sides sides reports, live the one
+// with the live traffic.
+func newAppMetrics(tb testing.TB, label string, sides func(context.Context) (live string, all []string), ns, app string) *AppMetrics {
+	m := &AppMetrics{idle: map[string]float64{}, live: map[string]float64{}, silent: map[string]bool{}, newIdle: 0.002, newLive: 0.002}
 	reg := prometheus.NewRegistry()
-	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "requests"}, []string{"app", "namespace", "color", "code"})
+	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "requests"}, []string{"app", "namespace", label, "code"})
 	reg.MustRegister(reqs)
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	tb.Cleanup(srv.Close)
@@ -55,18 +106,21 @@ func NewAppMetrics(tb testing.TB, client kubernetes.Interface, ns, app string) *
 	go func() {
 		tk := time.NewTicker(tick)
 		defer tk.Stop()
-		live := "blue"
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-tk.C:
 			}
-			if svc, err := client.CoreV1().Services(ns).Get(ctx, app, metav1.GetOptions{}); err == nil && svc.Spec.Selector["bluegreen.dev/color"] != "" {
-				live = svc.Spec.Selector["bluegreen.dev/color"]
-			}
+			live, all := sides(ctx)
 			m.mu.Lock()
-			for _, c := range []string{"blue", "green"} {
+			for _, c := range all {
+				if _, ok := m.idle[c]; !ok {
+					m.idle[c] = m.newIdle
+				}
+				if _, ok := m.live[c]; !ok {
+					m.live[c] = m.newLive
+				}
 				if m.silent[c] {
 					continue
 				}
@@ -83,14 +137,25 @@ func NewAppMetrics(tb testing.TB, client kubernetes.Interface, ns, app string) *
 	return m
 }
 
-// Set gives colour c the error rate errRate, live or idle, or silences it.
+// SetNew gives every side first seen from now on (a Rollout's next
+// ReplicaSet) the error rate idle while it is idle and live while it is
+// live: a release that fails QA (idle high), or that passes it and fails
+// under real traffic (live high).
+func (m *AppMetrics) SetNew(idle, live float64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.newIdle, m.newLive = idle, live
+}
+
+// Set gives side c (a colour, or a Rollout's hash) the error rate
+// errRate, live or idle, or silences it.
 func (m *AppMetrics) Set(c string, errRate float64, silent bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.idle[c], m.live[c], m.silent[c] = errRate, errRate, silent
 }
 
-// SetUnderLoad gives colour c the error rate errRate only while it is live:
+// SetUnderLoad gives side c the error rate errRate only while it is live:
 // a release that passes QA and fails under real traffic.
 func (m *AppMetrics) SetUnderLoad(c string, errRate float64) {
 	m.mu.Lock()
@@ -117,3 +182,7 @@ checks:
     query: sum(rate(http_requests_total{app="{{.App}}",namespace="{{.Namespace}}",color="{{.Color}}",code=~"5.."}[{{.Window}}])) / sum(rate(http_requests_total{app="{{.App}}",namespace="{{.Namespace}}",color="{{.Color}}"}[{{.Window}}]))
     compare: {with: live, max-increase: 0.02}
 `
+
+// RolloutMetricsChecks is AppMetricsChecks for a Rollout app's counters:
+// the same checks, telling the sides apart by ReplicaSet hash.
+var RolloutMetricsChecks = strings.ReplaceAll(AppMetricsChecks, `color="{{.Color}}"`, RolloutHashLabel+`="{{.Hash}}"`)
