@@ -39,7 +39,9 @@ func Inspect(in render.Input, r Rules) (App, error) {
 	w := res.Workload
 	switch {
 	case w.Kind == "Rollout":
-		app.Warnings = append(app.Warnings, fmt.Sprintf("%s is an Argo Rollouts Rollout: Argo Rollouts colours its pods, which carry no %s label; adapt the starter checks' colour matcher", w.Name, render.ColorLabel))
+		// The starter checks select a Rollout's ReplicaSets by
+		// rollouts-pod-template-hash (see podLabels); its Services are
+		// the ones its blueGreen strategy names.
 	case len(w.Services) == 0:
 		app.Warnings = append(app.Warnings, fmt.Sprintf("no Service selects the pods of %s %s: bluegreen switches traffic through a Service's selector; add a Service named %s", w.Kind, w.Name, r.App))
 	case !hasActive(w.Services, r.App):

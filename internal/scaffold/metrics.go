@@ -10,7 +10,8 @@ import (
 
 // Family is a set of RED metrics an app may expose, and the starter
 // queries over them. The queries are verify's templates: {{.App}},
-// {{.Namespace}}, {{.Color}} and {{.Window}} are filled in per colour.
+// {{.Namespace}}, {{.Color}} (a Deployment app) or {{.Hash}} (a Rollout
+// app's ReplicaSet) and {{.Window}} are filled in per side.
 type Family struct {
 	Name    string
 	Metrics string   // the metric names, for comments
@@ -26,35 +27,56 @@ type Family struct {
 
 // podLabels is the label matcher of the http and grpc queries: the series
 // carry the pod's namespace, and its bluegreen.dev/app and
-// bluegreen.dev/color labels as app and color.
-const podLabels = `namespace="{{.Namespace}}",app="{{.App}}",color="{{.Color}}"`
+// bluegreen.dev/color labels as app and color. A Rollout's pods carry
+// neither (render leaves its pod template alone, so that the template's
+// hash stays Argo Rollouts' own): its series carry the pod's
+// rollouts-pod-template-hash as rollouts_pod_template_hash, which names
+// one ReplicaSet of the app in its namespace.
+func podLabels(app App) string {
+	if app.Workload.Kind == "Rollout" {
+		return `namespace="{{.Namespace}}",rollouts_pod_template_hash="{{.Hash}}"`
+	}
+	return `namespace="{{.Namespace}}",app="{{.App}}",color="{{.Color}}"`
+}
 
-var relabelNotes = []string{
-	"The queries select the colour's series by the labels namespace, app and color: the",
-	"scrape must copy the pods' labels " + render.AppLabel + " and " + render.ColorLabel + " (which render",
-	"puts on every pod) to app and color, and the pod's namespace to namespace.",
+func relabelNotes(app App) []string {
+	if app.Workload.Kind == "Rollout" {
+		return []string{
+			"The queries select a ReplicaSet's series by the labels namespace and",
+			"rollouts_pod_template_hash: the scrape must copy the pods' label",
+			"rollouts-pod-template-hash (which Argo Rollouts puts on every pod) to",
+			"rollouts_pod_template_hash, and the pod's namespace to namespace.",
+		}
+	}
+	return []string{
+		"The queries select the colour's series by the labels namespace, app and color: the",
+		"scrape must copy the pods' labels " + render.AppLabel + " and " + render.ColorLabel + " (which render",
+		"puts on every pod) to app and color, and the pod's namespace to namespace.",
+	}
 }
 
 var families = map[string]func(App) Family{
-	"http": func(App) Family {
+	"http": func(app App) Family {
+		pods := podLabels(app)
 		return Family{
-			Name: "http", Metrics: "http_requests_total by code, http_request_duration_seconds", Notes: relabelNotes, Relabel: true,
-			ErrorRate: ratio("http_requests_total", podLabels+`,code=~"5.."`, podLabels),
-			Latency:   p99("http_request_duration_seconds_bucket", podLabels),
-			Rate:      rate("http_requests_total", podLabels),
+			Name: "http", Metrics: "http_requests_total by code, http_request_duration_seconds", Notes: relabelNotes(app), Relabel: true,
+			ErrorRate: ratio("http_requests_total", pods+`,code=~"5.."`, pods),
+			Latency:   p99("http_request_duration_seconds_bucket", pods),
+			Rate:      rate("http_requests_total", pods),
 		}
 	},
-	"grpc": func(App) Family {
+	"grpc": func(app App) Family {
 		// Server-side failures only: a client's NotFound or InvalidArgument
 		// is the client's error, not the release's.
-		failed := podLabels + `,grpc_code=~"Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss"`
+		pods := podLabels(app)
+		failed := pods + `,grpc_code=~"Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss"`
 		return Family{
 			Name: "grpc", Metrics: "grpc_server_handled_total by grpc_code, grpc_server_handling_seconds", Relabel: true,
-			Notes: append(append([]string{}, relabelNotes...),
+			Notes: append(relabelNotes(app),
 				"grpc_server_handling_seconds is a histogram the server must enable (EnableHandlingTimeHistogram)."),
-			ErrorRate: ratio("grpc_server_handled_total", failed, podLabels),
-			Latency:   p99("grpc_server_handling_seconds_bucket", podLabels),
-			Rate:      rate("grpc_server_handled_total", podLabels),
+			ErrorRate: ratio("grpc_server_handled_total", failed, pods),
+			Latency:   p99("grpc_server_handling_seconds_bucket", pods),
+			Rate:      rate("grpc_server_handled_total", pods),
 		}
 	},
 	"istio": func(app App) Family {

@@ -19,6 +19,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"gitlab.com/platform/bluegreen/internal/outcome"
 	"gitlab.com/platform/bluegreen/internal/plan"
 )
 
@@ -81,6 +82,9 @@ func Generate(s Spec, app App) ([]File, error) {
 	fam, ok := family(s.Metrics, app)
 	if !ok {
 		return nil, fmt.Errorf("metrics %q: not one of %s", s.Metrics, strings.Join(FamilyNames(), ", "))
+	}
+	if app.Workload.Kind == "Rollout" && !fam.Relabel {
+		return nil, outcome.Usagef("--metrics (BG_METRICS) %s: %s is an Argo Rollouts Rollout, and %s metrics cannot tell its ReplicaSets apart (Istio names every ReplicaSet's workload after the Rollout); use http or grpc, whose series carry the pods' rollouts-pod-template-hash", s.Metrics, app.Workload.Name, s.Metrics)
 	}
 	d := data{Spec: s, Workload: app.Workload, Warnings: app.Warnings, Family: fam,
 		AppProject: s.ArgoCD.Project != "default",

@@ -12,6 +12,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 
+	"gitlab.com/platform/bluegreen/internal/outcome"
 	"gitlab.com/platform/bluegreen/internal/plan"
 	"gitlab.com/platform/bluegreen/internal/render"
 	"gitlab.com/platform/bluegreen/internal/verify"
@@ -305,5 +306,75 @@ func TestWrite_NoPathLeavesTheFolder(t *testing.T) {
 	}
 	if _, err := os.Stat(parent + "/escaped.yaml"); err == nil {
 		t.Error("escaped.yaml exists beside the folder")
+	}
+}
+
+// A Rollout app's starter checks select its ReplicaSets by
+// rollouts-pod-template-hash, load with the real loader, and fit a Rollout
+// target (verify refuses colour checks for one); Istio's metrics cannot
+// tell the ReplicaSets apart, so init refuses them.
+func TestGenerate_RolloutChecksSelectTheReplicaSetByHash(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	rollout := `apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: checkout, namespace: shop}
+spec:
+  selector: {matchLabels: {app: checkout}}
+  template:
+    metadata: {labels: {app: checkout}}
+    spec: {containers: [{name: app, image: example.com/checkout:1}]}
+  strategy: {blueGreen: {activeService: checkout, previewService: checkout-preview, autoPromotionEnabled: false}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: checkout, namespace: shop}
+spec: {selector: {app: checkout}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: checkout-preview, namespace: shop}
+spec: {selector: {app: checkout}, ports: [{port: 80}]}
+`
+	if err := os.WriteFile(dir+"/r.yaml", []byte(rollout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	app, err := Inspect(render.Input{Path: dir}, Rules{App: "checkout"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.Workload.Kind != "Rollout" || len(app.Warnings) != 0 {
+		t.Fatalf("app %+v, warnings %q", app.Workload, app.Warnings)
+	}
+	for _, fam := range []string{"http", "grpc"} {
+		files, err := Generate(testSpec(fam), app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data []byte
+		for _, f := range files {
+			if f.Path == "app-repo/deploy/checks.yaml" {
+				data = f.Data
+			}
+		}
+		for _, want := range []string{"rollouts-pod-template-hash", "rollouts_pod_template_hash"} {
+			if !bytes.Contains(data, []byte(want)) {
+				t.Errorf("%s: the checks file does not mention %s:\n%s", fam, want, data)
+			}
+		}
+		cs, err := verify.ParseChecks("checks.yaml", data)
+		if err != nil {
+			t.Fatalf("%s: the starter checks do not load: %v\n%s", fam, err, data)
+		}
+		for _, c := range cs.Checks {
+			q, err := c.RenderSide(verify.Side{App: "checkout", Namespace: "shop", Color: plan.Blue, Hash: "5d8f9c7b4"}, time.Minute)
+			if err != nil || !strings.Contains(q, `rollouts_pod_template_hash="5d8f9c7b4"`) || strings.Contains(q, "color=") {
+				t.Errorf("%s: %s: %q, %v", fam, c.Name, q, err)
+			}
+		}
+	}
+	_, err = Generate(testSpec("istio"), app)
+	if outcome.Code(err) != 2 || !strings.Contains(err.Error(), "--metrics (BG_METRICS) istio") {
+		t.Errorf("istio for a Rollout: %v", err)
 	}
 }
