@@ -85,9 +85,15 @@ type switched struct {
 // returned than kube-proxy and a kept-alive connection's redial may take.
 func (w *world) underLoad(t testing.TB, url string, extra map[string]string, mode string, args ...string) switched {
 	t.Helper()
+	return w.underLoadFor(t, time.Second, url, extra, mode, args...)
+}
+
+// underLoadFor is underLoad with steady state for steady before the mode.
+func (w *world) underLoadFor(t testing.TB, steady time.Duration, url string, extra map[string]string, mode string, args ...string) switched {
+	t.Helper()
 	run := testenv.Load{URL: url, Rate: 300, Conns: 8, Duration: 2 * time.Minute, ConnMaxAge: connMaxAge}.Start(context.Background())
 	defer run.Stop()
-	time.Sleep(time.Second)
+	time.Sleep(steady)
 	s := switched{start: time.Now()}
 	code, out, errOut := w.run(mode, extra, args...)
 	s.end, s.out = time.Now(), out

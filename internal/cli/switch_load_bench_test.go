@@ -12,6 +12,10 @@ import (
 // kube-proxy's sync and one for the kept-alive connections' redial.
 const switchSettle = time.Second + connMaxAge
 
+// steadyBefore is the benchmark's steady state before each command: about
+// as long as "during the switch", so both p99s come from as many requests.
+const steadyBefore = 3 * time.Second
+
 // loadPath is one switch measured under load.
 type loadPath struct {
 	name     string
@@ -31,7 +35,9 @@ func (l *loadPath) add(s switched, old string) {
 	if steady > 0 {
 		l.ratio = append(l.ratio, float64(during)/float64(steady))
 	}
-	l.lastOld = append(l.lastOld, s.rs.Last(old).Sub(s.start))
+	if old != "" {
+		l.lastOld = append(l.lastOld, s.rs.Last(old).Sub(s.start))
+	}
 	l.requests += len(s.rs)
 }
 
@@ -43,13 +49,18 @@ func (l *loadPath) add(s switched, old string) {
 // time from the start of the switch to the old colour's last answer. Each
 // round runs promote (git + Argo CD), rollback (git + Argo CD, 2 s drain),
 // promote --direct, rollback --direct, and rollback --now after an untimed
-// promote. Run:
+// promote. Two controls show what the switch itself costs: each promote is
+// run a second time, when traffic is already on green, so the command does
+// the same work (commit, Argo CD sync, stamps, proof; or the direct patch)
+// while no endpoint changes. The steady state is the 3 s before each
+// command. Run:
 //
 //	go test ./internal/cli -run '^$' -bench BenchmarkSwitchUnderLoad -benchtime 1x
 func BenchmarkSwitchUnderLoad(b *testing.B) {
 	w, _, url := servedWorld(b, dataplaneManifests("shop"), nil)
 	paths := map[string]*loadPath{}
-	order := []string{"promote (git + Argo CD)", "rollback (git + Argo CD)", "promote --direct", "rollback --direct", "rollback --now"}
+	order := []string{"promote (git + Argo CD)", "rollback (git + Argo CD)", "promote --direct", "rollback --direct", "rollback --now",
+		"control: promote again (git + Argo CD), no traffic change", "control: promote --direct again, no traffic change"}
 	for _, n := range order {
 		paths[n] = &loadPath{name: n}
 	}
@@ -63,16 +74,18 @@ func BenchmarkSwitchUnderLoad(b *testing.B) {
 		if i > 0 {
 			resync() // green was retired by the last rollback
 		}
-		paths[order[0]].add(w.underLoad(b, url, nil, "promote"), "blue")
-		paths[order[1]].add(w.underLoad(b, url, drain, "rollback"), "green")
+		paths[order[0]].add(w.underLoadFor(b, steadyBefore, url, nil, "promote"), "blue")
+		paths[order[5]].add(w.underLoadFor(b, steadyBefore, url, nil, "promote"), "")
+		paths[order[1]].add(w.underLoadFor(b, steadyBefore, url, drain, "rollback"), "green")
 		resync()
-		paths[order[2]].add(w.underLoad(b, url, nil, "promote", "--direct"), "blue")
-		paths[order[3]].add(w.underLoad(b, url, nil, "rollback", "--direct"), "green")
+		paths[order[2]].add(w.underLoadFor(b, steadyBefore, url, nil, "promote", "--direct"), "blue")
+		paths[order[6]].add(w.underLoadFor(b, steadyBefore, url, nil, "promote", "--direct"), "")
+		paths[order[3]].add(w.underLoadFor(b, steadyBefore, url, nil, "rollback", "--direct"), "green")
 		if code, out, errOut := w.run("promote", nil); code != 0 {
 			b.Fatalf("promote: exit %d\n%s%s", code, out, errOut)
 		}
 		waitAnswered(b, url, "green")
-		paths[order[4]].add(w.underLoad(b, url, drain, "rollback", "--now"), "green")
+		paths[order[4]].add(w.underLoadFor(b, steadyBefore, url, drain, "rollback", "--now"), "green")
 	}
 	var table strings.Builder
 	table.WriteString("| path | switches | requests | failed | p99 steady → during the switch (medians) | p99 during / steady (median, max) | switch start → last old-colour answer (median, max) |\n|---|---|---|---|---|---|---|\n")
@@ -82,8 +95,12 @@ func BenchmarkSwitchUnderLoad(b *testing.B) {
 		for _, f := range p.failed {
 			failed += f
 		}
-		fmt.Fprintf(&table, "| %s | %d | %d | %d | %s → %s | %.2f×, %.2f× | %s, %s |\n", n, len(p.failed), p.requests, failed,
-			median(p.steady).Round(100*time.Microsecond), median(p.during).Round(100*time.Microsecond), medianF(p.ratio), maxF(p.ratio), median(p.lastOld).Round(10*time.Millisecond), maxD(p.lastOld).Round(10*time.Millisecond))
+		last := "—"
+		if len(p.lastOld) > 0 {
+			last = fmt.Sprintf("%s, %s", median(p.lastOld).Round(10*time.Millisecond), maxD(p.lastOld).Round(10*time.Millisecond))
+		}
+		fmt.Fprintf(&table, "| %s | %d | %d | %d | %s → %s | %.2f×, %.2f× | %s |\n", n, len(p.failed), p.requests, failed,
+			median(p.steady).Round(100*time.Microsecond), median(p.during).Round(100*time.Microsecond), medianF(p.ratio), maxF(p.ratio), last)
 		b.ReportMetric(float64(failed), strings.NewReplacer(" ", "-", "(", "", ")", "", "+", "", "--", "").Replace(n)+"-failed")
 	}
 	fmt.Print(table.String()) // whole: a benchmark's log is cut short
