@@ -53,6 +53,9 @@ type System struct {
 type State struct {
 	App, Namespace string
 	Live           plan.Color // "" until read; plan.None on a first release
+	// LiveHash is, for an Argo Rollouts app, the ReplicaSet hash its
+	// active Service selects (then Live is ""); "" for a Deployment app.
+	LiveHash string
 }
 
 // Doctor runs the systems' checks in order and reports them.

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"gitlab.com/platform/bluegreen/internal/kube"
+	"gitlab.com/platform/bluegreen/internal/names"
 	"gitlab.com/platform/bluegreen/internal/plan"
 	"gitlab.com/platform/bluegreen/templates/kubernetes"
 )
@@ -107,6 +108,9 @@ func objects(ctx context.Context, c Cluster, st *State, allowed map[string]bool)
 		st.Live = plan.None
 		r.Verdict, r.Detail = Warn, "not there yet: the first release creates it (render reads live colour none)"
 		r.Fix = fmt.Sprintf("nothing, for a first release; otherwise check BG_APP and BG_NAMESPACE (app %q, namespace %q)", app, ns)
+	case rolloutHash(svc) != "":
+		st.LiveHash = rolloutHash(svc)
+		r.Verdict, r.Detail = OK, "an Argo Rollouts active Service: live ReplicaSet "+st.LiveHash
 	default:
 		color, _, _ := unstructured.NestedString(svc.Object, "spec", "selector", kube.ColorLabel)
 		live, perr := plan.ParseColor(color)
@@ -119,10 +123,42 @@ func objects(ctx context.Context, c Cluster, st *State, allowed map[string]bool)
 		}
 	}
 	rs = append(rs, r)
-	if st.Live == plan.Blue || st.Live == plan.Green {
+	switch {
+	case st.LiveHash != "":
+		rs = append(rs, rollout(ctx, c, ns, app))
+	case st.Live == plan.Blue || st.Live == plan.Green:
 		rs = append(rs, workload(ctx, c, ns, app, st.Live))
 	}
 	return append(rs, lease(ctx, c, ns, app, allowed))
+}
+
+// rolloutHash is the ReplicaSet hash an Argo Rollouts active Service
+// selects without a colour, when it is a valid one; else "".
+func rolloutHash(svc *unstructured.Unstructured) string {
+	sel, _, _ := unstructured.NestedStringMap(svc.Object, "spec", "selector")
+	if h := sel[kube.HashLabel]; sel[kube.ColorLabel] == "" && names.PodTemplateHash(h) == nil {
+		return h
+	}
+	return ""
+}
+
+// rollout checks the Rollout of an app whose active Service selects a
+// ReplicaSet hash.
+func rollout(ctx context.Context, c Cluster, ns, app string) Result {
+	r := Result{Name: "Rollout " + app}
+	_, p, err := c.Lookup(ctx, ns, "argoproj.io", "rollouts", app)
+	switch {
+	case err != nil:
+		r.Verdict, r.Detail, r.Fix = Down, err.Error(), "check that the Kubernetes API is reachable"
+	case p == kube.Present:
+		r.Verdict, r.Detail = OK, "an Argo Rollout: promote and rollback drive it"
+	case p == kube.Forbidden:
+		r.Verdict, r.Detail, r.Fix = Fix, "may not be read", "grant get on rollouts.argoproj.io (templates/kubernetes/rbac.yaml)"
+	default:
+		r.Verdict, r.Detail = Fix, fmt.Sprintf("the active Service selects a %s, but Rollout %s does not exist", kube.HashLabel, app)
+		r.Fix = "check BG_APP: the Rollout and its active Service must both be named after the app"
+	}
+	return r
 }
 
 // workload checks the live colour's Deployment, else the app's Rollout.

@@ -43,13 +43,22 @@ func Prometheus(api PromAPI, checks *verify.Checks, now func() time.Time) System
 }
 
 func query(ctx context.Context, api PromAPI, c *verify.Check, st *State, now time.Time) Result {
-	live := st.Live
-	first := live != plan.Blue && live != plan.Green
-	if first {
-		live = plan.Blue // the first release's colour: the query is still proven valid
-	}
 	r := Result{Name: "check " + c.Name}
-	q, err := c.Render(st.App, st.Namespace, live, c.Interval)
+	side := verify.Side{App: st.App, Namespace: st.Namespace, Color: st.Live}
+	name, labels := string(st.Live), "its pods need the bluegreen.dev/color label as a metric label, e.g. through relabelling"
+	first := false
+	switch {
+	case st.LiveHash != "": // an Argo Rollouts app: its live side is a ReplicaSet
+		side.Color, side.Hash = plan.Blue, st.LiveHash
+		name, labels = "ReplicaSet "+st.LiveHash, "its series need the pods' rollouts-pod-template-hash label as rollouts_pod_template_hash, through relabelling"
+	case st.Live != plan.Blue && st.Live != plan.Green:
+		first, side.Color, name = true, plan.Blue, string(plan.Blue) // the first release's colour: the query is still proven valid
+	}
+	if why := c.Misfit(st.LiveHash != ""); why != "" {
+		r.Verdict, r.Detail, r.Fix = Fix, why, "fix the query in the checks file"
+		return r
+	}
+	q, err := c.RenderSide(side, c.Interval)
 	if err != nil {
 		r.Verdict, r.Detail, r.Fix = Fix, err.Error(), "fix the query in the checks file"
 		return r
@@ -62,16 +71,20 @@ func query(ctx context.Context, api PromAPI, c *verify.Check, st *State, now tim
 		r.Verdict, r.Detail = Warn, "no live colour yet, and no data for blue: "+q
 		r.Fix = "nothing before the first release; check after it that the query returns one series"
 	case errors.Is(err, prom.ErrNoData):
-		r.Verdict, r.Detail = Fix, fmt.Sprintf("no data for the live colour %s: %s", live, q)
-		r.Fix = "check the metric and label names against what the app exposes (its pods need the bluegreen.dev/color label as a metric label, e.g. through relabelling), and that Prometheus scrapes it"
+		what := "the live colour " + name
+		if st.LiveHash != "" {
+			what = "the live " + name
+		}
+		r.Verdict, r.Detail = Fix, fmt.Sprintf("no data for %s: %s", what, q)
+		r.Fix = "check the metric and label names against what the app exposes (" + labels + "), and that Prometheus scrapes it"
 	case err != nil:
 		r.Verdict, r.Detail, r.Fix = Down, err.Error(), "check that Prometheus is reachable"
 	case len(res.Series) != 1:
-		r.Verdict, r.Detail = Fix, fmt.Sprintf("%d series for %s: a check needs exactly one: %s", len(res.Series), live, q)
+		r.Verdict, r.Detail = Fix, fmt.Sprintf("%d series for %s: a check needs exactly one: %s", len(res.Series), name, q)
 		r.Fix = "aggregate the query to one series, e.g. sum(...) or sum by () (...)"
 	default:
 		v := res.Series[0].Points[len(res.Series[0].Points)-1].V
-		r.Verdict, r.Detail = OK, fmt.Sprintf("one series for %s, now %g", live, v)
+		r.Verdict, r.Detail = OK, fmt.Sprintf("one series for %s, now %g", name, v)
 	}
 	return r
 }

@@ -399,22 +399,31 @@ func (p *problems) query(label string, c *Check) int {
 }
 
 // fit checks that every check tells t's two sides apart the way t's app
-// can: a Deployment app's by colour ({{.Color}}), a Rollout app's by
-// ReplicaSet hash ({{.Hash}}) and not by colour, which its pods do not
-// carry. Every misfit is listed at once (exit 2).
+// can (Check.Misfit). Every misfit is listed at once (exit 2).
 func (cs *Checks) fit(t Target) error {
 	p := &problems{file: cs.Path}
 	for _, c := range cs.Checks {
-		switch {
-		case t.Rollout() && !c.byHash:
-			p.add(c.Name, "query", `uses {{.Color}}, not {{.Hash}}: a Rollout app has no colours (Argo Rollouts tells its new ReplicaSet from the stable one by the pod label rollouts-pod-template-hash): select rollouts_pod_template_hash="{{.Hash}}" instead of the colour`)
-		case t.Rollout() && c.hashUsesColor:
-			p.add(c.Name, "query", "uses {{.Color}} as well as {{.Hash}}: a Rollout's pods carry no colour, so it would match nothing; drop the colour matcher (or keep it under {{if not .Hash}})")
-		case !t.Rollout() && !c.byColor:
-			p.add(c.Name, "query", "uses {{.Hash}}, not {{.Color}}: {{.Hash}} is a Rollout's ReplicaSet hash, and this app's workload is a Deployment, told apart by colour ({{if .Hash}}…{{else}}…{{end}} serves both)")
+		if why := c.Misfit(t.Rollout()); why != "" {
+			p.add(c.Name, "query", "%s", why)
 		}
 	}
 	return p.err()
+}
+
+// Misfit says why the check cannot tell an app's release from its live
+// side, or "" when it can: a Deployment app's sides by colour
+// ({{.Color}}), a Rollout app's by ReplicaSet hash ({{.Hash}}) and not by
+// colour, which its pods do not carry.
+func (c *Check) Misfit(rollout bool) string {
+	switch {
+	case rollout && !c.byHash:
+		return `uses {{.Color}}, not {{.Hash}}: a Rollout app has no colours (Argo Rollouts tells its new ReplicaSet from the stable one by the pod label rollouts-pod-template-hash): select rollouts_pod_template_hash="{{.Hash}}" instead of the colour`
+	case rollout && c.hashUsesColor:
+		return "uses {{.Color}} as well as {{.Hash}}: a Rollout's pods carry no colour, so it would match nothing; drop the colour matcher (or keep it under {{if not .Hash}})"
+	case !rollout && !c.byColor:
+		return "uses {{.Hash}}, not {{.Color}}: {{.Hash}} is a Rollout's ReplicaSet hash, and this app's workload is a Deployment, told apart by colour ({{if .Hash}}…{{else}}…{{end}} serves both)"
+	}
+	return ""
 }
 
 func (p *problems) duration(label, field, s string, def time.Duration) time.Duration {
