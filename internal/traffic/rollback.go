@@ -213,13 +213,18 @@ func (s *Stage) retireAfterDrain(ctx context.Context, p *plan.Plan, out time.Tim
 // endpoints: now, proven, when this run switched back (and it stamps the
 // Services so that a re-run knows); the recorded switch time when they
 // selected the previous colour before this run (a rollback after a failed
-// verify, whose new colour never had live traffic, or a re-run).
+// verify, whose new colour never had live traffic, or a re-run). A record
+// no later than this plan's promote is the promote's own: a run killed
+// between its switch-back commit and its stamp left it, so the drain
+// counts from now.
 func (s *Stage) outSince(ctx context.Context, p *plan.Plan, before kube.Active) (time.Time, error) {
 	if before.Selected == p.LiveColor {
-		if t, err := time.Parse(time.RFC3339, before.Annotations[kube.AnnoSwitchedAt]); err == nil {
+		t, err := time.Parse(time.RFC3339, before.Annotations[kube.AnnoSwitchedAt])
+		promoted := p.Traffic != nil && p.Traffic.Live == p.TargetColor && !t.After(p.Traffic.SwitchedAt.Truncate(time.Second))
+		if err == nil && !promoted {
 			return t, nil
 		}
-		// No record of when: count from now.
+		// No record of when the switch back was: count from now.
 	}
 	now := s.Clock().UTC()
 	stamp := now.Format(time.RFC3339)
