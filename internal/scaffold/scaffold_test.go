@@ -362,6 +362,15 @@ spec: {selector: {app: checkout}, ports: [{port: 80}]}
 				t.Errorf("%s: the checks file does not mention %s:\n%s", fam, want, data)
 			}
 		}
+		var next []byte
+		for _, f := range files {
+			if f.Path == NextStepsFile {
+				next = f.Data
+			}
+		}
+		if want := "[__meta_kubernetes_pod_label_rollouts_pod_template_hash]\n       target_label: rollouts_pod_template_hash"; !bytes.Contains(next, []byte(want)) || bytes.Contains(next, []byte("bluegreen_dev_color")) {
+			t.Errorf("%s: NEXT-STEPS.txt does not relabel the hash:\n%s", fam, next)
+		}
 		cs, err := verify.ParseChecks("checks.yaml", data)
 		if err != nil {
 			t.Fatalf("%s: the starter checks do not load: %v\n%s", fam, err, data)
