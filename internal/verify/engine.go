@@ -25,65 +25,6 @@ type Querier interface {
 	QueryRange(ctx context.Context, q string, r prom.Range) (prom.Result, error)
 }
 
-// Target is what is verified: the app, and which colour is judged against
-// which.
-type Target struct {
-	App       string
-	Namespace string
-	Color     plan.Color // the colour under test (the release)
-	Live      plan.Color // the live colour it is compared with; plan.None on a first release
-	// Hash and LiveHash are a Rollout app's sides instead of colours: the
-	// rollouts-pod-template-hash of the new ReplicaSet (the release) and of
-	// the stable one it is compared with (plan.Workload.Rollout). Both are
-	// "" for a Deployment app; LiveHash is "" or Hash on a first release.
-	Hash, LiveHash string
-}
-
-// Rollout says whether the target is a Rollout app's, told apart from the
-// live side by ReplicaSet hash ({{.Hash}}) rather than by colour.
-func (t Target) Rollout() bool { return t.Hash != "" }
-
-// HasLive says whether there is a live side to compare the release with.
-func (t Target) HasLive() bool {
-	if t.Rollout() {
-		return t.LiveHash != "" && t.LiveHash != t.Hash
-	}
-	return t.Live != plan.None && t.Live != ""
-}
-
-// Name labels the release in logs and reports: its colour, or "new" and
-// its ReplicaSet hash.
-func (t Target) Name() string {
-	if t.Rollout() {
-		return "new " + t.Hash
-	}
-	return string(t.Color)
-}
-
-// LiveName labels the live side: its colour, "stable" and its ReplicaSet
-// hash, or none.
-func (t Target) LiveName() string {
-	switch {
-	case !t.HasLive():
-		return string(plan.None)
-	case t.Rollout():
-		return "stable " + t.LiveHash
-	}
-	return string(t.Live)
-}
-
-// side is what a query is rendered for: the release, or the live side.
-func (t Target) side(live bool) Side {
-	s := Side{App: t.App, Namespace: t.Namespace, Color: t.Color, Hash: t.Hash}
-	switch {
-	case live && t.Rollout():
-		s.Hash = t.LiveHash
-	case live:
-		s.Color = t.Live
-	}
-	return s
-}
-
 // Stage is one run of `bluegreen verify`.
 type Stage struct {
 	Checks *Checks

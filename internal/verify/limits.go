@@ -9,7 +9,6 @@ import (
 	"text/template/parse"
 
 	"gitlab.com/platform/bluegreen/internal/names"
-	"gitlab.com/platform/bluegreen/internal/plan"
 )
 
 // Limits on a checks file and on what its templates render, so that a
@@ -120,39 +119,4 @@ func (p *problems) budget(label string, c *Check, queryBytes int) {
 // check beyond the limit.
 func (p *problems) tooMany(n int, first string) {
 	p.add(first, "", "the file has %d checks; at most %d (verify.MaxChecks)", n, MaxChecks)
-}
-
-// Validate checks the target's identities with package names before any
-// of them reaches a query: the app, the namespace, the colour under test
-// (blue or green), a different live colour (blue, green, or none or empty
-// on a first release), and a Rollout app's ReplicaSet hashes.
-func (t Target) Validate() error {
-	live := t.Live
-	if live == "" {
-		live = plan.None
-	}
-	var msgs []string
-	for _, err := range []error{names.App(t.App), names.Namespace(t.Namespace), names.Color(string(t.Color), false), names.Color(string(live), true)} {
-		if err != nil {
-			msgs = append(msgs, err.Error())
-		}
-	}
-	if t.Color == t.Live {
-		msgs = append(msgs, fmt.Sprintf("the colour under test %q is the live colour too", t.Color))
-	}
-	for _, h := range []struct{ what, hash string }{{"the new ReplicaSet", t.Hash}, {"the stable ReplicaSet", t.LiveHash}} {
-		if h.hash == "" {
-			continue
-		}
-		if err := names.PodTemplateHash(h.hash); err != nil {
-			msgs = append(msgs, h.what+": "+err.Error())
-		}
-	}
-	if t.Hash == "" && t.LiveHash != "" {
-		msgs = append(msgs, "a stable ReplicaSet hash without the new one's")
-	}
-	if len(msgs) > 0 {
-		return fmt.Errorf("verify target: %s", strings.Join(msgs, "; "))
-	}
-	return nil
 }

@@ -78,25 +78,6 @@ func (s *Stage) Run(ctx context.Context, p *plan.Plan) (*Report, error) {
 	return rep, err
 }
 
-// TargetOf is what plan p verifies: its target colour against its live
-// colour or, for a Rollout app, the new ReplicaSet's hash against the
-// stable one's, as sync recorded them (plan.Workload.Rollout). After
-// promote (monitor) the new ReplicaSet is live and the stable one the
-// baseline: the same two hashes. A Rollout plan without them is a usage
-// error: its checks would have nothing to tell the sides apart by.
-func TargetOf(p *plan.Plan) (Target, error) {
-	t := Target{App: p.App, Namespace: p.Namespace, Color: p.TargetColor, Live: p.LiveColor}
-	if p.Workload.Kind != "Rollout" {
-		return t, nil
-	}
-	r := p.Workload.Rollout
-	if r == nil {
-		return t, outcome.Usagef("plan.json: workload.rollout is missing: a Rollout app's release is told from its stable side by ReplicaSet hash, which sync records once the Rollout is paused; run %s after sync", "verify and monitor")
-	}
-	t.Hash, t.LiveHash = r.Preview, r.Stable
-	return t, nil
-}
-
 func (s *Stage) stage() plan.Stage {
 	if s.Name == "" {
 		return plan.Verify
