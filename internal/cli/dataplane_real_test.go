@@ -91,17 +91,23 @@ func (w *world) underLoad(t testing.TB, url string, extra map[string]string, mod
 // underLoadFor is underLoad with steady state for steady before the mode.
 func (w *world) underLoadFor(t testing.TB, steady time.Duration, url string, extra map[string]string, mode string, args ...string) switched {
 	t.Helper()
+	return underLoadDo(t, steady, url, fmt.Sprint(mode, args), func() (int, string, string) { return w.run(mode, extra, args...) })
+}
+
+// underLoadDo runs do under load at url, steady state for steady before.
+func underLoadDo(t testing.TB, steady time.Duration, url, what string, do func() (int, string, string)) switched {
+	t.Helper()
 	run := testenv.Load{URL: url, Rate: 300, Conns: 8, Duration: 2 * time.Minute, ConnMaxAge: connMaxAge}.Start(context.Background())
 	defer run.Stop()
 	time.Sleep(steady)
 	s := switched{start: time.Now()}
-	code, out, errOut := w.run(mode, extra, args...)
+	code, out, errOut := do()
 	s.end, s.out = time.Now(), out
 	time.Sleep(proxySync + connMaxAge + 2*time.Second)
 	run.Stop()
 	s.rs = run.Wait()
 	if code != 0 {
-		t.Fatalf("%s %v: exit %d\n%s\n%s", mode, args, code, out, errOut)
+		t.Fatalf("%s: exit %d\n%s\n%s", what, code, out, errOut)
 	}
 	return s
 }

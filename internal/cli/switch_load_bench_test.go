@@ -1,11 +1,17 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // switchSettle ends "during the switch" for latency: a second for
@@ -49,18 +55,21 @@ func (l *loadPath) add(s switched, old string) {
 // time from the start of the switch to the old colour's last answer. Each
 // round runs promote (git + Argo CD), rollback (git + Argo CD, 2 s drain),
 // promote --direct, rollback --direct, and rollback --now after an untimed
-// promote. Two controls show what the switch itself costs: each promote is
-// run a second time, when traffic is already on green, so the command does
-// the same work (commit, Argo CD sync, stamps, proof; or the direct patch)
-// while no endpoint changes. The steady state is the 3 s before each
-// command. Run:
+// promote. Three controls show what the switch itself costs: each promote
+// is run a second time, when traffic is already on green, so the command
+// does the same work (commit, Argo CD sync, stamps, proof; or the direct
+// patch) while no endpoint changes; and the idle colour is scaled up by a
+// pod, which changes the preview's EndpointSlices (kube-proxy resyncs its
+// rules) but not where traffic goes. The steady state is the 3 s before
+// each command. Run:
 //
 //	go test ./internal/cli -run '^$' -bench BenchmarkSwitchUnderLoad -benchtime 1x
 func BenchmarkSwitchUnderLoad(b *testing.B) {
 	w, _, url := servedWorld(b, dataplaneManifests("shop"), nil)
 	paths := map[string]*loadPath{}
 	order := []string{"promote (git + Argo CD)", "rollback (git + Argo CD)", "promote --direct", "rollback --direct", "rollback --now",
-		"control: promote again (git + Argo CD), no traffic change", "control: promote --direct again, no traffic change"}
+		"control: promote again (git + Argo CD), no traffic change", "control: promote --direct again, no traffic change",
+		"control: the idle colour scaled 2 → 3 (kube-proxy resyncs), no traffic change"}
 	for _, n := range order {
 		paths[n] = &loadPath{name: n}
 	}
@@ -81,6 +90,11 @@ func BenchmarkSwitchUnderLoad(b *testing.B) {
 		paths[order[2]].add(w.underLoadFor(b, steadyBefore, url, nil, "promote", "--direct"), "blue")
 		paths[order[6]].add(w.underLoadFor(b, steadyBefore, url, nil, "promote", "--direct"), "")
 		paths[order[3]].add(w.underLoadFor(b, steadyBefore, url, nil, "rollback", "--direct"), "green")
+		paths[order[7]].add(underLoadDo(b, steadyBefore, url, "scale green", func() (int, string, string) {
+			w.scaleTo(b, "shop-green", 3)
+			return 0, "", ""
+		}), "")
+		w.scaleTo(b, "shop-green", 2)
 		if code, out, errOut := w.run("promote", nil); code != 0 {
 			b.Fatalf("promote: exit %d\n%s%s", code, out, errOut)
 		}
@@ -129,4 +143,33 @@ func maxD(v []time.Duration) time.Duration {
 		m = max(m, x)
 	}
 	return m
+}
+
+// scaleTo scales the Deployment to n and waits until the preview Service's
+// EndpointSlices hold n ready endpoints.
+func (w *world) scaleTo(b *testing.B, name string, n int32) {
+	b.Helper()
+	ctx := context.Background()
+	body := fmt.Sprintf(`{"spec":{"replicas":%d}}`, n)
+	if _, err := w.cluster.Client().AppsV1().Deployments(w.ns).Patch(ctx, name, types.MergePatchType, []byte(body), metav1.PatchOptions{}, "scale"); err != nil {
+		b.Fatal(err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		sl, err := w.cluster.Client().DiscoveryV1().EndpointSlices(w.ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=shop-preview"})
+		if err != nil {
+			return false, nil
+		}
+		ready := int32(0)
+		for _, s := range sl.Items {
+			for _, e := range s.Endpoints {
+				if e.Conditions.Ready == nil || *e.Conditions.Ready {
+					ready++
+				}
+			}
+		}
+		return ready == n, nil
+	})
+	if err != nil {
+		b.Fatalf("%s to %d: the preview's endpoints: %v", name, n, err)
+	}
 }
