@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"gitlab.com/platform/bluegreen/internal/drift"
 	"gitlab.com/platform/bluegreen/internal/plan"
 	"gitlab.com/platform/bluegreen/internal/testenv"
 )
@@ -300,5 +301,65 @@ func TestDataPlaneReal_WithoutCapacityMatchGreenTakesBluesTrafficWithItsHPAMinim
 	}
 	if !strings.Contains(out, "capacity: not matched (--no-capacity-match)") {
 		t.Errorf("promote does not say capacity was not matched:\n%s", out)
+	}
+}
+
+// The usual retirement: after a promote's rollback window, drift --fix
+// scales blue down, but only once blue has been out of the active
+// Service's endpoints for the drain. Under load no request fails, every
+// answer is green's, and blue's pod servers drain and stop only after
+// the fix began.
+func TestDataPlaneReal_DriftRetiresBlueOnlyAfterItsDrainAndUnderLoadFailsNoRequest(t *testing.T) {
+	t.Parallel()
+	w, dp, url := servedWorld(t, dataplaneManifests("shop"), nil)
+	if code, out, errOut := w.run("promote", nil); code != 0 {
+		t.Fatalf("promote: exit %d\n%s\n%s", code, out, errOut)
+	}
+	waitAnswered(t, url, "green")
+	past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	w.patch(t, "Service", "shop", types.MergePatchType, `{"metadata":{"annotations":{"bluegreen.dev/idle-until":"`+past+`"}}}`)
+
+	// The window is over, the drain is not: nothing is scaled down.
+	_, out, r := w.drift(t, map[string]string{"BG_DRAIN": "1h"}, "--fix")
+	if len(r.Fixes) != 1 || r.Fixes[0].Status == "done" || !strings.Contains(r.Fixes[0].Message, "not scaling down yet") {
+		t.Fatalf("--fix within the drain: fixes %+v\n%s", r.Fixes, out)
+	}
+	if n := w.replicas(t, "shop-blue"); n != 2 {
+		t.Fatalf("shop-blue has %d replicas within the drain, want 2", n)
+	}
+
+	var fixed []drift.Fix
+	s := underLoadDo(t, time.Second, url, "drift --fix", func() (int, string, string) {
+		code, out, r := w.drift(t, map[string]string{"BG_DRAIN": "1s"}, "--fix")
+		fixed = r.Fixes
+		return code, out, ""
+	})
+	if len(fixed) != 1 || fixed[0].Action != drift.FixScaleDown || fixed[0].Status != "done" {
+		t.Fatalf("--fix after the drain: fixes %+v\n%s", fixed, s.out)
+	}
+	if f := s.rs.Failed(); len(f) > 0 {
+		t.Errorf("%d of %d requests failed during the retirement; first %+v\nkube-proxy:\n%s", len(f), len(s.rs), f[0], dp.Log(15))
+	}
+	if got := s.rs.Colors(); got["blue"] > 0 || got["green"] < 900 {
+		t.Errorf("during the retirement the answers came from %v, want ≥ 900 and only from green", got)
+	}
+	if n := w.replicas(t, "shop-blue"); n != 0 {
+		t.Errorf("shop-blue has %d replicas after --fix, want 0", n)
+	}
+	stopped := func() (n int) {
+		for _, e := range dp.Pods.Events(w.ns) {
+			if e.Color == "blue" && e.What == "stopped" {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor(t, "blue's pod servers stopped", func() (bool, string) {
+		return stopped() == 2 && len(dp.Pods.Serving(w.ns, "blue")) == 0, fmt.Sprintf("%d stopped, serving %v", stopped(), dp.Pods.Serving(w.ns, "blue"))
+	})
+	for _, e := range dp.Pods.Events(w.ns) {
+		if e.Color == "blue" && (e.What == "draining" || e.What == "stopped") && e.At.Before(s.start) {
+			t.Errorf("pod %s was %s at %s, before drift --fix began at %s", e.Pod, e.What, e.At, s.start)
+		}
 	}
 }
