@@ -58,6 +58,13 @@ func servedWorld(t testing.TB, manifests string, before func(w *world)) (*world,
 // waitAnswered waits up to 45 s until url answers 200 from color.
 func waitAnswered(t testing.TB, url, color string) {
 	t.Helper()
+	waitAnsweredBy(t, url, testenv.HeaderColor, color)
+}
+
+// waitAnsweredBy waits up to 45 s until url answers 200 with value in the
+// pod server's header.
+func waitAnsweredBy(t testing.TB, url, header, value string) {
+	t.Helper()
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	state := ""
 	for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
@@ -67,11 +74,11 @@ func waitAnswered(t testing.TB, url, color string) {
 			continue
 		}
 		res.Body.Close()
-		if state = res.Header.Get(testenv.HeaderColor); res.StatusCode == http.StatusOK && state == color {
+		if state = res.Header.Get(header); res.StatusCode == http.StatusOK && state == value {
 			return
 		}
 	}
-	t.Fatalf("%s is not answered by %s: %s", url, color, state)
+	t.Fatalf("%s is not answered by %s: %s", url, value, state)
 }
 
 // switched is one command run under load.
@@ -118,25 +125,32 @@ func underLoadDo(t testing.TB, steady time.Duration, url, what string, do func()
 // after connMaxAge every answer, came from color.
 func assertNoneFailedThenOnly(t *testing.T, dp *testenv.DataPlane, s switched, color, old string) {
 	t.Helper()
+	assertNoneFailedThenOnlyBy(t, dp, s, testenv.ByColor, color, old)
+}
+
+// assertNoneFailedThenOnlyBy is assertNoneFailedThenOnly for the sides
+// side tells apart (ReplicaSet hashes for an Argo Rollouts app).
+func assertNoneFailedThenOnlyBy(t *testing.T, dp *testenv.DataPlane, s switched, side testenv.Side, want, old string) {
+	t.Helper()
 	if f := s.rs.Failed(); len(f) > 0 {
 		t.Errorf("%d of %d requests failed during the switch; first %+v\nkube-proxy:\n%s", len(f), len(s.rs), f[0], dp.Log(15))
 	}
 	if n, c := len(s.rs), s.rs.Conns(); n < 900 || c < 8 {
 		t.Errorf("the load sent %d requests over %d connections, want ≥ 900 over ≥ 8", n, c)
 	}
-	if got := s.rs.Between(time.Time{}, s.start).Colors(); got[old] == 0 || got[color] > 0 {
+	if got := s.rs.Between(time.Time{}, s.start).Count(side); got[old] == 0 || got[want] > 0 {
 		t.Errorf("before the switch the answers came from %v, want only %s", got, old)
 	}
 	settled := s.end.Add(proxySync)
-	if got := s.rs.DialedAfter(settled).Colors(); got[old] > 0 || got[color] == 0 {
-		t.Errorf("connections dialled %s after the switch were answered by %v, want only %s", proxySync, got, color)
+	if got := s.rs.DialedAfter(settled).Count(side); got[old] > 0 || got[want] == 0 {
+		t.Errorf("connections dialled %s after the switch were answered by %v, want only %s", proxySync, got, want)
 	}
-	if got := s.rs.Between(settled.Add(connMaxAge), s.end.Add(time.Hour)).Colors(); got[old] > 0 || got[color] == 0 {
-		t.Errorf("answers %s after the switch came from %v, want only %s", proxySync+connMaxAge, got, color)
+	if got := s.rs.Between(settled.Add(connMaxAge), s.end.Add(time.Hour)).Count(side); got[old] > 0 || got[want] == 0 {
+		t.Errorf("answers %s after the switch came from %v, want only %s", proxySync+connMaxAge, got, want)
 	}
-	last, lag := s.rs.Last(old), time.Duration(0)
+	last, lag := s.rs.LastOf(side, old), time.Duration(0)
 	for _, r := range s.rs.DialedAfter(s.end) {
-		if r.Color == old && !r.Failed() {
+		if side(r) == old && !r.Failed() {
 			lag = max(lag, r.Dialed.Sub(s.end))
 		}
 	}

@@ -34,7 +34,8 @@ type Response struct {
 	Latency time.Duration
 	Status  int    // 0 when the request failed
 	Err     string // the transport error, if any
-	Color   string
+	Color   string // the pod's bluegreen.dev/color
+	Hash    string // an Argo Rollouts pod's ReplicaSet hash
 	Pod     string
 	Worker  int
 	Dialed  time.Time // when its connection was dialled
@@ -161,7 +162,7 @@ func (r *LoadRun) do(client *http.Client, url string, id int) Response {
 		_, err = io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 		resp.Status = res.StatusCode
-		resp.Color, resp.Pod = res.Header.Get(HeaderColor), res.Header.Get(HeaderPod)
+		resp.Color, resp.Hash, resp.Pod = res.Header.Get(HeaderColor), res.Header.Get(HeaderHash), res.Header.Get(HeaderPod)
 	}
 	resp.Latency = time.Since(resp.Start)
 	if err != nil {
@@ -220,27 +221,34 @@ func (rs Responses) DialedAfter(t time.Time) Responses {
 	return out
 }
 
-// Colors counts the answers per colour.
-func (rs Responses) Colors() map[string]int {
+// Side names which version of an app answered a request: ByColor for a
+// bluegreen app's colours, ByHash for an Argo Rollouts app's ReplicaSets,
+// ByPod for single pods.
+type Side func(Response) string
+
+// The sides of a response.
+var (
+	ByColor Side = func(r Response) string { return r.Color }
+	ByHash  Side = func(r Response) string { return r.Hash }
+	ByPod   Side = func(r Response) string { return r.Pod }
+)
+
+// Count counts the answers per side.
+func (rs Responses) Count(side Side) map[string]int {
 	out := map[string]int{}
 	for _, r := range rs {
 		if !r.Failed() {
-			out[r.Color]++
+			out[side(r)]++
 		}
 	}
 	return out
 }
 
+// Colors counts the answers per colour.
+func (rs Responses) Colors() map[string]int { return rs.Count(ByColor) }
+
 // Pods counts the answers per pod.
-func (rs Responses) Pods() map[string]int {
-	out := map[string]int{}
-	for _, r := range rs {
-		if !r.Failed() {
-			out[r.Pod]++
-		}
-	}
-	return out
-}
+func (rs Responses) Pods() map[string]int { return rs.Count(ByPod) }
 
 // Conns counts the distinct connections the requests used.
 func (rs Responses) Conns() int {
@@ -257,9 +265,13 @@ func (rs Responses) Conns() int {
 
 // Last returns the start of the last request answered by color, or the
 // zero time.
-func (rs Responses) Last(color string) time.Time {
+func (rs Responses) Last(color string) time.Time { return rs.LastOf(ByColor, color) }
+
+// LastOf returns the start of the last request answered by side v, or the
+// zero time.
+func (rs Responses) LastOf(side Side, v string) time.Time {
 	for i := len(rs) - 1; i >= 0; i-- {
-		if !rs[i].Failed() && rs[i].Color == color {
+		if !rs[i].Failed() && side(rs[i]) == v {
 			return rs[i].Start
 		}
 	}

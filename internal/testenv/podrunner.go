@@ -26,13 +26,15 @@ const (
 	HeaderColor = "X-Bluegreen-Color"
 	HeaderPod   = "X-Bluegreen-Pod"
 	HeaderImage = "X-Bluegreen-Image"
+	HeaderHash  = "X-Bluegreen-Hash" // an Argo Rollouts pod's rollouts-pod-template-hash
 )
 
 // PodRunner plays the container runtime for kwok's pods: for every Running
 // pod with an IP it serves HTTP on that IP (added to DataPlaneLink) and on
 // each declared TCP container port (DefaultPodPort when none). A request
 // answers 200 with the pod's colour label, image and name, in headers and
-// in the body "color pod image"; ?delay=50ms holds the answer that long.
+// in the body "color pod image", and an Argo Rollouts pod's ReplicaSet
+// hash in HeaderHash; ?delay=50ms holds the answer that long.
 // While the pod is not Ready it answers 503. When the pod is being deleted
 // it runs the pod's preStop sleep (still serving), then stops accepting,
 // finishes in-flight requests, closes idle keep-alive connections, and
@@ -59,9 +61,9 @@ type PodEvent struct {
 }
 
 type podServer struct {
-	key, ip, color, image string
-	ports                 []int
-	grace, preStop        time.Duration
+	key, ip, color, hash, image string
+	ports                       []int
+	grace, preStop              time.Duration
 
 	ready    atomic.Bool
 	inFlight atomic.Int64
@@ -132,7 +134,7 @@ func (r *PodRunner) observe(o any, deleted bool) {
 }
 
 func newPodServer(pod *corev1.Pod) *podServer {
-	s := &podServer{key: pod.Namespace + "/" + pod.Name, ip: pod.Status.PodIP, color: pod.Labels["bluegreen.dev/color"]}
+	s := &podServer{key: pod.Namespace + "/" + pod.Name, ip: pod.Status.PodIP, color: pod.Labels["bluegreen.dev/color"], hash: pod.Labels["rollouts-pod-template-hash"]}
 	grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
 	if g := pod.Spec.TerminationGracePeriodSeconds; g != nil {
 		grace = *g
@@ -275,6 +277,9 @@ func (s *podServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	h.Set(HeaderColor, s.color)
 	h.Set(HeaderPod, s.key)
 	h.Set(HeaderImage, s.image)
+	if s.hash != "" {
+		h.Set(HeaderHash, s.hash)
+	}
 	if !s.ready.Load() {
 		http.Error(w, errNotReady.Error(), http.StatusServiceUnavailable)
 		return
