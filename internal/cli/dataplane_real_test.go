@@ -55,6 +55,18 @@ func servedWorld(t testing.TB, manifests string, before func(w *world)) (*world,
 	return w, dp, url
 }
 
+// promotedWorld is servedWorld on the data-plane app with green promoted
+// and answering.
+func promotedWorld(t *testing.T) (*world, *testenv.DataPlane, string) {
+	t.Helper()
+	w, dp, url := servedWorld(t, dataplaneManifests("shop"), nil)
+	if code, out, errOut := w.run("promote", nil); code != 0 {
+		t.Fatalf("promote: exit %d\n%s\n%s", code, out, errOut)
+	}
+	waitAnswered(t, url, "green")
+	return w, dp, url
+}
+
 // waitAnswered waits up to 45 s until url answers 200 from color.
 func waitAnswered(t testing.TB, url, color string) {
 	t.Helper()
@@ -198,11 +210,7 @@ func TestDataPlaneReal_DirectPromoteThenDirectRollbackUnderLoadFailNoRequest(t *
 
 func TestDataPlaneReal_FastPathRollbackUnderLoadFailsNoRequest(t *testing.T) {
 	t.Parallel()
-	w, dp, url := servedWorld(t, dataplaneManifests("shop"), nil)
-	if code, out, errOut := w.run("promote", nil); code != 0 {
-		t.Fatalf("promote: exit %d\n%s\n%s", code, out, errOut)
-	}
-	waitAnswered(t, url, "green")
+	w, dp, url := promotedWorld(t)
 	s := w.underLoad(t, url, map[string]string{"BG_DRAIN": "2s"}, "rollback", "--now")
 	assertNoneFailedThenOnly(t, dp, s, "blue", "green")
 	if !strings.Contains(s.out, "fast path (--now)") || !strings.Contains(s.out, "reconcile: git and Argo CD agree") {
@@ -325,11 +333,7 @@ func TestDataPlaneReal_WithoutCapacityMatchGreenTakesBluesTrafficWithItsHPAMinim
 // the fix began.
 func TestDataPlaneReal_DriftRetiresBlueOnlyAfterItsDrainAndUnderLoadFailsNoRequest(t *testing.T) {
 	t.Parallel()
-	w, dp, url := servedWorld(t, dataplaneManifests("shop"), nil)
-	if code, out, errOut := w.run("promote", nil); code != 0 {
-		t.Fatalf("promote: exit %d\n%s\n%s", code, out, errOut)
-	}
-	waitAnswered(t, url, "green")
+	w, dp, url := promotedWorld(t)
 	past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	w.patch(t, "Service", "shop", types.MergePatchType, `{"metadata":{"annotations":{"bluegreen.dev/idle-until":"`+past+`"}}}`)
 
