@@ -1,6 +1,8 @@
 package render
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -43,9 +45,9 @@ func Encode(res *Result) (*Output, error) {
 	used := map[string]bool{}
 	for _, o := range res.Objects {
 		name := strings.ToLower(o.Obj.GetKind()) + "-" + o.Obj.GetName()
-		file := o.Group + "/" + name + ".yaml"
+		file := o.Group + "/" + fileName(name)
 		if used[file] {
-			file = o.Group + "/" + name + "-" + o.Obj.GetNamespace() + ".yaml"
+			file = o.Group + "/" + fileName(name+"-"+o.Obj.GetNamespace())
 		}
 		if used[file] {
 			return nil, outcome.Usagef("%s: two objects render to %s", o.From, file)
@@ -66,6 +68,20 @@ func Encode(res *Result) (*Output, error) {
 	r := out.Rendered()
 	out.Digest = r.Sum() // the formula plan.Load checks the digest with
 	return out, nil
+}
+
+// fileName is base.yaml, or, when that is longer than MaxFileName (a
+// long kind and a name near the apiserver's 253 characters), base cut to
+// fit with a hash of the whole of it, so that two long names still make
+// two files.
+func fileName(base string) string {
+	const ext = ".yaml"
+	if len(base)+len(ext) <= MaxFileName {
+		return base + ext
+	}
+	sum := sha256.Sum256([]byte(base))
+	tag := "-" + hex.EncodeToString(sum[:8])
+	return base[:MaxFileName-len(ext)-len(tag)] + tag + ext
 }
 
 // Dir is where the files go under the output folder.

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -229,6 +230,41 @@ func TestEncodeAndWrite_RefusePathsOutsideTheirGroups(t *testing.T) {
 		_, err := Encode(&Result{Target: plan.Green, Objects: []Rendered{{Obj: u, Group: SharedGroup, From: "ConfigMap/x", src: src}}})
 		wantRefusal(t, err, "ConfigMap/x", "rendered file", "leaves its folder")
 	})
+}
+
+// A name near the apiserver's 253 characters is a valid object: its file
+// name is cut to MaxFileName with a hash of the whole, so two such names
+// that differ only at the end still make two files.
+func TestEncode_LongNamesFitAFileNameAndStayApart(t *testing.T) {
+	t.Parallel()
+	var objs []Rendered
+	for _, end := range []string{"a", "b"} {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion("v1")
+		u.SetKind("ConfigMap")
+		u.SetName(strings.Repeat("x", 252) + end)
+		src := &Object{Unstructured: u, Source: Source{File: "cm.yaml", Doc: 1}}
+		objs = append(objs, Rendered{Obj: u, Group: SharedGroup, From: "ConfigMap/x" + end, src: src})
+	}
+	out, err := Encode(&Result{Target: plan.Green, Objects: objs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := out.Files[0].Path, out.Files[1].Path
+	if a == b || !strings.HasPrefix(a, SharedGroup+"/configmap-xxx") || !strings.HasSuffix(a, ".yaml") {
+		t.Fatalf("files %q and %q", a, b)
+	}
+	for _, f := range out.Files {
+		if n := len(path.Base(f.Path)); n > MaxFileName {
+			t.Errorf("file name %s is %d bytes, more than MaxFileName", f.Path, n)
+		}
+	}
+	if got := out.Rendered().Objects[1]; got.File != b || got.Name != objs[1].Obj.GetName() {
+		t.Errorf("the plan records %+v for the second object", got)
+	}
+	if got := fileName("configmap-shop"); got != "configmap-shop.yaml" {
+		t.Errorf("a short name's file is %s, want kind-name.yaml", got)
+	}
 }
 
 func TestWrite_DoesNotFollowASymlinkOutOfOut(t *testing.T) {
