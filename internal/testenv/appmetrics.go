@@ -46,11 +46,11 @@ const (
 func NewAppMetrics(tb testing.TB, client kubernetes.Interface, ns, app string) *AppMetrics {
 	tb.Helper()
 	live := "blue" // until the active Service says otherwise, and while it cannot be read
-	m := newAppMetrics(tb, "color", func(ctx context.Context) (string, []string) {
+	m := newAppMetrics(tb, "color", func(ctx context.Context) (string, []string, []string) {
 		if svc, err := client.CoreV1().Services(ns).Get(ctx, app, metav1.GetOptions{}); err == nil && svc.Spec.Selector["bluegreen.dev/color"] != "" {
 			live = svc.Spec.Selector["bluegreen.dev/color"]
 		}
-		return live, []string{"blue", "green"}
+		return live, []string{"blue", "green"}, nil
 	}, ns, app)
 	m.Set("blue", 0.002, false)
 	m.Set("green", 0.002, false)
@@ -66,8 +66,10 @@ const RolloutHashLabel = "rollouts_pod_template_hash"
 // namespace ns whose active Service is app and whose preview Service is
 // app-preview: the live traffic goes to the ReplicaSet hash the active
 // Service selects, QA traffic to the one the preview selects when it is
-// another. Every ReplicaSet is at 0.2% errors unless SetNew said otherwise
-// before it was first seen; Set and SetUnderLoad take a hash.
+// another. A ReplicaSet's counters exist, at 0, from when the ReplicaSet
+// does, as a pod's do from its start, before its first request. Every
+// ReplicaSet is at 0.2% errors unless SetNew said otherwise before it was
+// first seen; Set and SetUnderLoad take a hash.
 func NewRolloutMetrics(tb testing.TB, client kubernetes.Interface, ns, app string) *AppMetrics {
 	tb.Helper()
 	selected := func(ctx context.Context, svc string) string {
@@ -77,22 +79,27 @@ func NewRolloutMetrics(tb testing.TB, client kubernetes.Interface, ns, app strin
 		}
 		return s.Spec.Selector["rollouts-pod-template-hash"]
 	}
-	return newAppMetrics(tb, RolloutHashLabel, func(ctx context.Context) (string, []string) {
+	return newAppMetrics(tb, RolloutHashLabel, func(ctx context.Context) (string, []string, []string) {
 		live, preview := selected(ctx, app), selected(ctx, app+"-preview")
-		var sides []string
+		var sides, present []string
 		for _, h := range []string{live, preview} {
 			if h != "" && !slices.Contains(sides, h) {
 				sides = append(sides, h)
 			}
 		}
-		return live, sides
+		if rs, err := client.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: "rollouts-pod-template-hash"}); err == nil {
+			for _, r := range rs.Items {
+				present = append(present, r.Labels["rollouts-pod-template-hash"])
+			}
+		}
+		return live, sides, present
 	}, ns, app)
 }
 
 // newAppMetrics serves counters labelled app, namespace, label and code,
-// and adds to them every tick for the sides sides reports, live the one
-// with the live traffic.
-func newAppMetrics(tb testing.TB, label string, sides func(context.Context) (live string, all []string), ns, app string) *AppMetrics {
+// and adds to them every tick for the sides sides reports as serving, live
+// the one with the live traffic; a side only present has its counters at 0.
+func newAppMetrics(tb testing.TB, label string, sides func(context.Context) (live string, serving, present []string), ns, app string) *AppMetrics {
 	m := &AppMetrics{idle: map[string]float64{}, live: map[string]float64{}, silent: map[string]bool{}, newIdle: 0.002, newLive: 0.002}
 	reg := prometheus.NewRegistry()
 	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "requests"}, []string{"app", "namespace", label, "code"})
@@ -112,8 +119,14 @@ func newAppMetrics(tb testing.TB, label string, sides func(context.Context) (liv
 				return
 			case <-tk.C:
 			}
-			live, all := sides(ctx)
+			live, all, present := sides(ctx)
 			m.mu.Lock()
+			for _, c := range present {
+				if !m.silent[c] {
+					reqs.WithLabelValues(app, ns, c, "200").Add(0)
+					reqs.WithLabelValues(app, ns, c, "500").Add(0)
+				}
+			}
 			for _, c := range all {
 				if _, ok := m.idle[c]; !ok {
 					m.idle[c] = m.newIdle
