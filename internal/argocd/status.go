@@ -111,15 +111,22 @@ func (s Status) String() string {
 }
 
 // Problems lists what is wrong, one item per failing operation, unhealthy
-// resource or error condition, for error messages and job logs.
+// or out-of-sync resource or error condition, for error messages and job
+// logs.
 func (s Status) Problems() []string {
 	var out []string
 	if op := s.Operation; op != nil && (op.Phase == PhaseFailed || op.Phase == PhaseError) && op.Message != "" {
 		out = append(out, "sync: "+op.Message)
 	}
 	for _, r := range s.Resources {
-		if (r.Health != "" && r.Health != Healthy) || (r.Sync == OutOfSync && r.Message != "") {
-			item := fmt.Sprintf("%s %s/%s %s", r.Kind, r.Namespace, r.Name, orUnknown(string(r.Health)))
+		if (r.Health != "" && r.Health != Healthy) || r.Sync == OutOfSync {
+			item := fmt.Sprintf("%s %s/%s", r.Kind, r.Namespace, r.Name)
+			if r.Health != "" || r.Sync != OutOfSync {
+				item += " " + orUnknown(string(r.Health))
+			}
+			if r.Sync == OutOfSync {
+				item += " OutOfSync"
+			}
 			if r.Message != "" {
 				item += ": " + r.Message
 			}

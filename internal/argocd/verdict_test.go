@@ -110,3 +110,23 @@ func TestVerdict_SuspendedIsDoneOnlyWhenPausedRolloutsCauseIt(t *testing.T) {
 		}
 	}
 }
+
+// A wait that ends OutOfSync after its own sync succeeded names every
+// resource that is out of sync, with or without a message or health.
+func TestWaitError_NamesTheResourcesOutOfSync(t *testing.T) {
+	t.Parallel()
+	st := Status{Sync: OutOfSync, Revision: "aaaa", Health: Healthy, Operation: &Operation{Phase: PhaseSucceeded, Revision: "aaaa"}, Resources: []Resource{
+		{Kind: "Service", Namespace: "shop", Name: "web", Sync: OutOfSync, Health: Healthy},
+		{Kind: "ConfigMap", Namespace: "shop", Name: "conf", Sync: OutOfSync},
+		{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web-green", Sync: Synced, Health: Healthy},
+	}}
+	msg := (&WaitError{App: "web", Revision: "aaaa", Status: st, Reason: ErrTimeout}).Error()
+	for _, want := range []string{"timed out", "Service shop/web Healthy OutOfSync", "ConfigMap shop/conf OutOfSync"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q: %s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "web-green") || strings.Contains(msg, "conf Unknown") {
+		t.Errorf("message names a synced resource or an unknown health: %s", msg)
+	}
+}
